@@ -1,0 +1,1 @@
+"""Instructor tooling for RNN Labs: release, collect, autograde (sandboxed, parallel), feedback, export."""

@@ -1,0 +1,183 @@
+"""Shapes captions: a seeded generator of small captioned scenes in COCO captions format.
+
+Each image is a 64x64 RGB scene with 1-3 coloured shapes on a 3x3 grid, and five captions written
+from a small grammar (``shapes_grammar``). Every image record carries its ``scene``, so a caption
+can be checked exactly (``rnnlab.metrics.caption_is_true``).
+
+Layout under ``<data_root>/shapes/``:
+  captions_{split}.json   COCO captions format: info, images (with "scene"), annotations
+  images_{split}.npy      uint8 (N, 64, 64, 3), row i is images[i] of the JSON
+  {split}/NNNNNN.png      the same images as PNG files (the "file_name" of each image)
+Splits: train, val, test, and heldout, whose scenes all contain a colour-shape pair that the other
+splits never show (e.g. a red triangle), for testing compositional generalisation.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from rnnlab.datasets.shapes_grammar import COLOURS, SHAPES, SIZES, write_caption
+from rnnlab.runtime import data_root
+
+IMAGE_SIZE = 64
+CAPTIONS_PER_IMAGE = 5
+SPLIT_SIZES = {"train": 6000, "val": 500, "test": 500, "heldout": 500}
+HELDOUT_PAIRS = (("red", "triangle"), ("blue", "circle"), ("yellow", "square"))
+RGB = {
+    "red": (215, 40, 40),
+    "green": (40, 160, 60),
+    "blue": (40, 80, 220),
+    "yellow": (230, 195, 30),
+    "purple": (140, 60, 185),
+}
+RADIUS = {"small": 5, "large": 9}
+FORMAT_VERSION = 1
+
+
+def default_dir() -> Path:
+    """<data_root>/shapes, where ``build`` writes and ``load`` reads by default."""
+    return data_root() / "shapes"
+
+
+def sample_scene(rng: np.random.Generator, heldout: bool) -> dict:
+    """A random scene; with heldout=True at least one object has a held-out colour-shape pair.
+
+    returns: {"objects": [{"shape", "colour", "size", "row", "col"}, ...]} with 1-3 objects in
+    distinct grid cells.
+    """
+    while True:
+        n = int(rng.integers(1, 4))
+        cells = rng.choice(9, size=n, replace=False)
+        objects = [
+            {
+                "shape": str(rng.choice(SHAPES)),
+                "colour": str(rng.choice(COLOURS)),
+                "size": str(rng.choice(SIZES)),
+                "row": int(cell // 3),
+                "col": int(cell % 3),
+            }
+            for cell in cells
+        ]
+        has_heldout = any((o["colour"], o["shape"]) in HELDOUT_PAIRS for o in objects)
+        if has_heldout == heldout:
+            return {"objects": objects}
+
+
+def _shape_mask(shape: str, cy: float, cx: float, r: float) -> np.ndarray:
+    """(IMAGE_SIZE, IMAGE_SIZE) bool mask of one shape centred at (cy, cx) with half-size r."""
+    y, x = np.mgrid[0:IMAGE_SIZE, 0:IMAGE_SIZE] + 0.5
+    if shape == "circle":
+        return (y - cy) ** 2 + (x - cx) ** 2 <= r**2
+    if shape == "square":
+        return (np.abs(y - cy) <= r * 0.85) & (np.abs(x - cx) <= r * 0.85)
+    top, bottom = cy - r, cy + r * 0.8
+    half_width = (y - top) / (bottom - top) * r
+    return (y >= top) & (y <= bottom) & (np.abs(x - cx) <= half_width)
+
+
+def render(scene: dict, rng: np.random.Generator) -> np.ndarray:
+    """Draw a scene: returns uint8 (IMAGE_SIZE, IMAGE_SIZE, 3) with a light noisy background."""
+    background = rng.integers(225, 250)
+    image = np.full((IMAGE_SIZE, IMAGE_SIZE, 3), background, dtype=np.float32)
+    cell = IMAGE_SIZE / 3
+    for obj in scene["objects"]:
+        cy = (obj["row"] + 0.5) * cell + rng.uniform(-2, 2)
+        cx = (obj["col"] + 0.5) * cell + rng.uniform(-2, 2)
+        colour = np.array(RGB[obj["colour"]]) + rng.integers(-15, 16, size=3)
+        image[_shape_mask(obj["shape"], cy, cx, RADIUS[obj["size"]])] = colour
+    image += rng.normal(0, 4, size=image.shape)
+    return np.clip(image, 0, 255).astype(np.uint8)
+
+
+def make_split(split: str, size: int, seed: int) -> tuple[dict, np.ndarray]:
+    """Generate one split: (COCO captions dict, uint8 images (size, 64, 64, 3))."""
+    split_index = list(SPLIT_SIZES).index(split)
+    rng = np.random.default_rng([seed, split_index])
+    images, records, annotations = [], [], []
+    for i in range(size):
+        scene = sample_scene(rng, heldout=split == "heldout")
+        images.append(render(scene, rng))
+        image_id = split_index * 1_000_000 + i
+        records.append(
+            {
+                "id": image_id,
+                "file_name": f"{split}/{i:06d}.png",
+                "width": IMAGE_SIZE,
+                "height": IMAGE_SIZE,
+                "scene": scene,
+            }
+        )
+        for _ in range(CAPTIONS_PER_IMAGE):
+            caption = write_caption(scene, rng)
+            annotations.append({"id": len(annotations), "image_id": image_id, "caption": caption})
+    coco = {
+        "info": {
+            "description": f"RNN Labs shapes captions, {split} split",
+            "version": FORMAT_VERSION,
+            "seed": seed,
+        },
+        "licenses": [{"id": 1, "name": "CC0 1.0", "url": "generated by rnnlab"}],
+        "images": records,
+        "annotations": annotations,
+    }
+    return coco, np.stack(images)
+
+
+def build(
+    out_dir: str | Path | None = None,
+    seed: int = 0,
+    sizes: dict[str, int] | None = None,
+    write_png: bool = True,
+) -> Path:
+    """Write every split (JSON, .npy and PNGs) under out_dir (default: ``default_dir()``).
+
+    sizes: images per split, default SPLIT_SIZES. Same seed and sizes -> byte-identical JSON.
+    returns: the folder written.
+    """
+    out = Path(out_dir) if out_dir is not None else default_dir()
+    sizes = dict(SPLIT_SIZES if sizes is None else sizes)
+    unknown = set(sizes) - set(SPLIT_SIZES)
+    if unknown:
+        raise ValueError(f"unknown split(s) {sorted(unknown)}: use {list(SPLIT_SIZES)}")
+    for split, size in sizes.items():
+        if size <= 0:
+            raise ValueError(f"split {split!r} needs a positive number of images, got {size}")
+        coco, images = make_split(split, size, seed)
+        (out / split).mkdir(parents=True, exist_ok=True)
+        text = json.dumps(coco, sort_keys=True, separators=(",", ":"))
+        (out / f"captions_{split}.json").write_text(text, encoding="utf-8")
+        np.save(out / f"images_{split}.npy", images)
+        if write_png:
+            for record, image in zip(coco["images"], images):
+                Image.fromarray(image).save(out / record["file_name"], optimize=False)
+    return out
+
+
+def ensure_built(out_dir: str | Path | None = None) -> Path:
+    """Build the default dataset if any split is missing (notebooks call this); returns its folder."""
+    out = Path(out_dir) if out_dir is not None else default_dir()
+    missing = [s for s in SPLIT_SIZES if not (out / f"captions_{s}.json").is_file()]
+    if missing:
+        print(f"rnnlab: building the shapes dataset in {out} (missing: {', '.join(missing)})")
+        build(out)
+    return out
+
+
+def load(split: str, root: str | Path | None = None) -> tuple[dict, np.ndarray]:
+    """Read one split: (COCO captions dict, uint8 images (N, 64, 64, 3) aligned with 'images')."""
+    if split not in SPLIT_SIZES:
+        raise ValueError(f"unknown split {split!r}: use one of {list(SPLIT_SIZES)}")
+    folder = Path(root) if root is not None else default_dir()
+    path = folder / f"captions_{split}.json"
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"{path} not found: build the shapes data with `make data` "
+            "(or rnnlab.datasets.shapes.ensure_built())"
+        )
+    coco = json.loads(path.read_text(encoding="utf-8"))
+    images = np.load(folder / f"images_{split}.npy")
+    return coco, images

@@ -4,6 +4,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 JUPYTER_ARGS ?=
+# Jupyter refuses to run as root unless told; containers and CI often are root.
+ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 PYTEST_ARGS ?=
 STAMP_INSTALL := $(VENV)/.stamp-install
 STAMP_DATA := data/generated/.stamp-data
@@ -31,7 +33,7 @@ data: $(STAMP_INSTALL)
 	touch $(STAMP_DATA)
 
 lab: setup
-	$(VENV)/bin/jupyter lab --notebook-dir=labs $(JUPYTER_ARGS)
+	$(VENV)/bin/jupyter lab --ServerApp.root_dir=labs $(ROOT_FLAG) $(JUPYTER_ARGS)
 
 test: setup
 	RNNLAB_PROFILE=test $(PY) -m pytest $(PYTEST_ARGS)

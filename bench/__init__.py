@@ -1,0 +1,1 @@
+"""Timing and quality benchmarks of RNN Labs: ``python -m bench [name ...]`` (``make bench``)."""

@@ -1,0 +1,78 @@
+"""Every solution notebook runs clean under the test profile; every student notebook runs up to
+its first unanswered exercise. Both executed by a real Jupyter kernel (nbclient)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
+
+REPO = Path(__file__).resolve().parent.parent
+SOLUTIONS = sorted(REPO.glob("solutions/*/*.ipynb"))
+RELEASED = sorted(REPO.glob("labs/*/*.ipynb"))
+DEFAULT_BUDGET_S = 60
+MAX_BUDGET_S = 120
+
+
+def _budget(nb) -> int:
+    budget = nb.metadata.get("rnnlab", {}).get("test_budget_s", DEFAULT_BUDGET_S)
+    assert budget <= MAX_BUDGET_S, f"a stated test budget must be at most {MAX_BUDGET_S} s"
+    return budget
+
+
+def _client(nb, workdir: Path) -> NotebookClient:
+    env = {**os.environ, "RNNLAB_PROFILE": "test", "MPLBACKEND": "Agg"}
+    env.pop("NBGRADER_EXECUTION", None)
+    return NotebookClient(nb, timeout=MAX_BUDGET_S, kernel_name="python3",
+                          resources={"metadata": {"path": str(workdir)}}, env=env)
+
+
+def _copy_lab(notebook: Path, tmp_path: Path) -> Path:
+    workdir = tmp_path / notebook.parent.name
+    shutil.copytree(notebook.parent, workdir)
+    return workdir
+
+
+@pytest.mark.parametrize("notebook", SOLUTIONS, ids=[p.parent.name for p in SOLUTIONS])
+def test_solution_runs_clean_under_the_test_profile(notebook, tmp_path):
+    nb = nbformat.read(notebook, as_version=4)
+    budget = _budget(nb)
+    start = time.perf_counter()
+    _client(nb, _copy_lab(notebook, tmp_path)).execute()
+    elapsed = time.perf_counter() - start
+    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
+              if o.get("output_type") == "error"]
+    assert not errors
+    assert elapsed <= budget, f"{notebook.name} took {elapsed:.0f} s, over its {budget} s budget"
+
+
+def _is_exercise(cell) -> bool:
+    meta = cell.metadata.get("nbgrader", {})
+    return cell.cell_type == "code" and meta.get("solution", False)
+
+
+@pytest.mark.parametrize("notebook", RELEASED, ids=[p.parent.name for p in RELEASED])
+def test_student_notebook_runs_up_to_its_first_exercise(notebook, tmp_path):
+    nb = nbformat.read(notebook, as_version=4)
+    exercises = [i for i, c in enumerate(nb.cells) if _is_exercise(c)]
+    assert exercises, f"{notebook} has no exercise cells"
+    client = _client(nb, _copy_lab(notebook, tmp_path))
+    with client.setup_kernel():
+        for index, cell in enumerate(nb.cells):
+            if cell.cell_type != "code":
+                continue
+            try:
+                client.execute_cell(cell, index)
+            except CellExecutionError as err:
+                assert index == exercises[0], (
+                    f"cell {index} failed before the first exercise (cell {exercises[0]}): {err}"
+                )
+                assert "NotImplementedError" in str(err)
+                return
+    pytest.fail("the blank student notebook ran to the end without reaching an unanswered exercise")

@@ -33,6 +33,7 @@ data: $(STAMP_INSTALL)
 	touch $(STAMP_DATA)
 
 lab: setup
+	mkdir -p labs
 	$(VENV)/bin/jupyter lab --ServerApp.root_dir=labs $(ROOT_FLAG) $(JUPYTER_ARGS)
 
 test: setup

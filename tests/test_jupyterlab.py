@@ -45,6 +45,7 @@ def test_make_lab_serves_jupyterlab_on_loopback():
         with opener.open(f"http://127.0.0.1:{port}/lab?token={token}", timeout=10) as response:
             assert response.status == 200 and b"JupyterLab" in response.read()
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
         output = proc.communicate(timeout=30)[0]
     assert f"127.0.0.1:{port}/lab" in output, "the URL to open was not printed"

@@ -3,7 +3,6 @@ its first unanswered exercise. Both executed by a real Jupyter kernel (nbclient)
 
 from __future__ import annotations
 
-import os
 import shutil
 import time
 from pathlib import Path
@@ -26,11 +25,16 @@ def _budget(nb) -> int:
     return budget
 
 
+@pytest.fixture(autouse=True)
+def _test_profile(monkeypatch):
+    """The kernel inherits this process's environment: run it under the test profile."""
+    monkeypatch.setenv("RNNLAB_PROFILE", "test")
+    monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
+
+
 def _client(nb, workdir: Path) -> NotebookClient:
-    env = {**os.environ, "RNNLAB_PROFILE": "test", "MPLBACKEND": "Agg"}
-    env.pop("NBGRADER_EXECUTION", None)
     return NotebookClient(nb, timeout=MAX_BUDGET_S, kernel_name="python3",
-                          resources={"metadata": {"path": str(workdir)}}, env=env)
+                          resources={"metadata": {"path": str(workdir)}})
 
 
 def _copy_lab(notebook: Path, tmp_path: Path) -> Path:

@@ -85,9 +85,12 @@ def test_bad_requests_are_clear(tmp_path):
         shapes.load("train", tmp_path / "nothing")
 
 
-def test_ensure_built_builds_only_when_missing(tmp_path, monkeypatch, capsys):
+def test_ensure_built_builds_only_when_missing_or_stale(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(shapes, "SPLIT_SIZES", {"train": 4, "val": 2, "test": 2, "heldout": 2})
     shapes.ensure_built(tmp_path)
     assert "building" in capsys.readouterr().out
     shapes.ensure_built(tmp_path)
     assert capsys.readouterr().out == ""
+    (tmp_path / "fingerprint.txt").write_text("made by an older generator")
+    shapes.ensure_built(tmp_path)
+    assert "building" in capsys.readouterr().out

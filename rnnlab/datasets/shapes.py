@@ -14,6 +14,7 @@ splits never show (e.g. a red triangle), for testing compositional generalisatio
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -157,13 +158,23 @@ def build(
     return out
 
 
+def fingerprint(seed: int = 0) -> str:
+    """sha256 of the generator's source code, the seed and the split sizes: what the data depends on."""
+    digest = hashlib.sha256(f"{seed} {sorted(SPLIT_SIZES.items())}".encode())
+    for module in (__file__, Path(__file__).with_name("shapes_grammar.py")):
+        digest.update(Path(module).read_bytes())
+    return digest.hexdigest()
+
+
 def ensure_built(out_dir: str | Path | None = None) -> Path:
-    """Build the default dataset if any split is missing (notebooks call this); returns its folder."""
+    """Build the default dataset unless it is there and made by this code; returns its folder."""
     out = Path(out_dir) if out_dir is not None else default_dir()
-    missing = [s for s in SPLIT_SIZES if not (out / f"captions_{s}.json").is_file()]
-    if missing:
-        print(f"rnnlab: building the shapes dataset in {out} (missing: {', '.join(missing)})")
-        build(out)
+    stamp = out / "fingerprint.txt"
+    if stamp.is_file() and stamp.read_text() == fingerprint():
+        return out
+    print(f"rnnlab: building the shapes dataset in {out}")
+    build(out)
+    stamp.write_text(fingerprint())
     return out
 
 

@@ -87,6 +87,7 @@ def test_bad_requests_are_clear(tmp_path):
 
 def test_ensure_built_builds_only_when_missing_or_stale(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(shapes, "SPLIT_SIZES", {"train": 4, "val": 2, "test": 2, "heldout": 2})
+    shapes.build(tmp_path, sizes={"train": 4})
     shapes.ensure_built(tmp_path)
     assert "building" in capsys.readouterr().out
     shapes.ensure_built(tmp_path)

@@ -4,13 +4,20 @@ Modules (import what you need, e.g. ``from rnnlab import text``):
   runtime    run profile, device, seeding, data folders
   text       tokenizers, Vocabulary, character vocabularies
   datasets   shapes (embedded captioned scenes), coco (COCO-format captions), corpora (text files),
-             download (checksummed downloads of the full datasets)
+             download (checksummed downloads of the full datasets),
+             shapes_features (PCA image features and encoded captions of the scenes, lab 04)
   decoding   greedy, temperature and top-k sampling
   metrics    BLEU, perplexity, exact caption truth on shapes scenes
   gradcheck  numerical gradients and relative error
+  layers_numpy  NumPy affine, temporal affine and temporal softmax layers (lab 04)
+  solver     a NumPy minibatch trainer: SGD/Adam, learning-rate decay, loss history (lab 04)
   training   a small torch fit loop
   vision     images, ImageNet normalisation, pretrained-weight resolution
   plotting   loss curves and captioned image grids
+  captioning mirrored captions, cached encoder features, caption scores (lab 05)
+  inversion  the hidden VGG-16 activations, multi-scale image, SSIM (lab 06)
+  batching   shifted one-hot character batches, padded or bucketed by length, for Keras (lab 01)
+  char_samples  parallel sampling from a stateful Keras char model, valid-word rate (lab 01)
 """
 
 __version__ = "0.1.0"

@@ -9,16 +9,27 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from rnnlab.datasets import shapes
+from rnnlab import inversion
+from rnnlab.datasets import shapes, shapes_features
 from rnnlab.runtime import data_root
 
 
 def build_shapes(root: Path) -> None:
-    """The shapes captions splits (JSON, .npy, PNG)."""
-    shapes.build(root / "shapes")
+    """The shapes captions splits (JSON, .npy, PNG), unless already built by this code."""
+    shapes.ensure_built(root / "shapes")
 
 
-BUILDERS = [build_shapes]
+def build_shapes_features(root: Path) -> None:
+    """Image features (PCA of pixels) and encoded captions of the shapes scenes, for lab 04."""
+    shapes_features.build(root / "shapes_features", root / "shapes")
+
+
+def build_vgg_inversion(root: Path) -> None:
+    """Lab 06's hidden target: VGG-16 layer-19 activations of the incognito photo (not the photo)."""
+    inversion.build(root)
+
+
+BUILDERS = [build_shapes, build_shapes_features, build_vgg_inversion]
 
 
 def build_all(root: Path | None = None) -> Path:

@@ -6,6 +6,11 @@ from pathlib import Path
 
 import pytest
 
+# TensorFlow (through Keras) imported before torchvision makes torchvision's import of triton
+# crash the process on this stack (torch 2.14, TF 2.21); the other order works. Some test modules
+# import Keras, others torchvision, so torchvision goes first, for the whole session.
+import torchvision  # noqa: F401, I001
+
 REPO = Path(__file__).resolve().parent.parent
 
 

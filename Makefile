@@ -7,12 +7,26 @@ JUPYTER_ARGS ?=
 # Jupyter refuses to run as root unless told; containers and CI often are root.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 PYTEST_ARGS ?=
+GRADE_ARGS ?=
 STAMP_INSTALL := $(VENV)/.stamp-install
 STAMP_DATA := data/generated/.stamp-data
+STAMP_SYSTEM := $(VENV)/.stamp-system
 
 .PHONY: lab test data release grade bench check setup clean-data
 
-setup: $(STAMP_INSTALL) $(STAMP_DATA)
+setup: $(STAMP_SYSTEM) $(STAMP_INSTALL) $(STAMP_DATA)
+
+# The grading sandbox's system tool: bubblewrap (Debian/Ubuntu package). Installed with apt-get
+# when we are root and have it; elsewhere (macOS, no root) a warning says what is not protected.
+$(STAMP_SYSTEM):
+	@if ! command -v bwrap >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 \
+	    && [ "$$(id -u)" = 0 ]; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap; \
+	fi
+	@if command -v bwrap >/dev/null 2>&1; then mkdir -p $(@D) && touch $@; else \
+	  echo "WARNING: bubblewrap (bwrap) is not installed: the grader will run student code" \
+	       "without filesystem and network isolation. Install it (Debian/Ubuntu:" \
+	       "sudo apt-get install bubblewrap); see docs/instructors.md."; fi
 
 $(VENV)/bin/python:
 	$(PYTHON_SYSTEM) -m venv $(VENV)
@@ -42,8 +56,9 @@ test: setup
 release: $(STAMP_INSTALL)
 	$(PY) -m grader release
 
+# e.g. make grade GRADE_ARGS="submissions.zip --jobs 2" (default: the bundled examples)
 grade: setup
-	$(PY) -m grader grade
+	$(PY) -m grader grade $(GRADE_ARGS)
 
 bench: setup
 	$(PY) -m bench

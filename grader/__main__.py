@@ -1,0 +1,155 @@
+"""The instructor's commands: python -m grader {release,grade,feedback,export,check-outputs}.
+
+  release        stamp solutions/ from course.toml, regenerate labs/ with nbgrader
+  grade [SRC]    collect SRC (folder or zip of <student>/<lab>/<nb>.ipynb; default:
+                 course_work/submissions/ if present, else the bundled examples), autograde in
+                 parallel sandboxes, write feedback HTML and course_work/grades.csv
+  feedback       regenerate feedback HTML after manual grading (nbgrader formgrader)
+  export         write the CSV again from the gradebook (after manual grading)
+  check-outputs  fail if a committed notebook has outputs or execution counts
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from . import nbgrader_run, sandbox
+from .autograde import autograde, open_gradebook
+from .check_outputs import notebooks_with_outputs
+from .collect import collect, examples_tree
+from .course import load_course
+from .release import release
+from .report import Outcome, read_csv, write_csv
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m grader", description=__doc__.splitlines()[0])
+    parser.add_argument("--course", default=".", help="course root (folder with course.toml)")
+    sub = parser.add_subparsers(dest="command", required=True)
+    rel = sub.add_parser("release", help="stamp solutions/ and regenerate labs/")
+    rel.add_argument("--lab", action="append", help="only this lab (repeatable)")
+    grade = sub.add_parser("grade", help="collect, autograde, feedback, CSV")
+    grade.add_argument("source", nargs="?", help="folder or zip of <student>/<lab>/<nb>.ipynb")
+    grade.add_argument("--jobs", type=int, default=1, help="students graded at once")
+    grade.add_argument("--lab", action="append", help="only this lab (repeatable)")
+    grade.add_argument("--cell-timeout", type=int, help="seconds per cell (course.toml default)")
+    grade.add_argument("--notebook-timeout", type=int, help="seconds per notebook")
+    grade.add_argument("--memory-mb", type=int, help="memory limit of each kernel (RLIMIT_DATA)")
+    grade.add_argument("--csv", type=Path, help="where to write the CSV (course_work/grades.csv)")
+    sub.add_parser("feedback", help="regenerate feedback HTML from the gradebook")
+    export = sub.add_parser("export", help="write the CSV from the gradebook")
+    export.add_argument("--csv", type=Path)
+    sub.add_parser("check-outputs", help="fail on committed notebooks with outputs")
+    args = parser.parse_args(argv)
+    if getattr(args, "jobs", 1) < 1:
+        parser.error("--jobs must be at least 1")
+    return args
+
+
+def cmd_release(course, args) -> int:
+    started = time.perf_counter()
+    labs = release(course, args.lab)
+    print(f"released {len(labs)} lab(s) to labs/ in {time.perf_counter() - started:.1f} s")
+    return 0
+
+
+def cmd_grade(course, args) -> int:
+    limits = dict(course.grading)
+    if args.cell_timeout:
+        limits["cell_timeout_s"] = args.cell_timeout
+    if args.notebook_timeout:
+        limits["notebook_timeout_s"] = args.notebook_timeout
+    if args.memory_mb:
+        limits["memory_mb"] = args.memory_mb
+    course = type(course)(**{**course.__dict__, "grading": limits})
+    mode = sandbox.available_mode()
+    print(f"sandbox: {mode}")
+    for warning in sandbox.warnings_for(mode):
+        print(f"WARNING: {warning}", file=sys.stderr)
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory() as scratch:
+        source = Path(args.source) if args.source else course.work_dir / "submissions"
+        if not args.source and not source.exists():
+            source = examples_tree(course, Path(scratch) / "examples", args.lab)
+            print("no submissions given and no course_work/submissions/: grading the examples")
+        collected = collect(course, source, args.lab)
+        hidden = [source.resolve()] if source.is_dir() else [source.resolve().parent]
+        outcomes = autograde(course, collected, jobs=args.jobs, hidden=hidden)
+    csv_path = args.csv or course.work_dir / "grades.csv"
+    write_csv(outcomes, csv_path)
+    print_table(outcomes)
+    print(f"graded {len(outcomes)} submission(s) with --jobs {args.jobs} in "
+          f"{time.perf_counter() - started:.1f} s; CSV: {csv_path}")
+    return 0
+
+
+def print_table(outcomes: list[Outcome]) -> None:
+    for o in outcomes:
+        print(f"{o.student:20s} {o.lab:28s} {o.score:6g}/{o.max_score:<6g} {o.status:22s} "
+              f"{o.reason[:90]}")
+
+
+def cmd_feedback(course, args) -> int:
+    config = nbgrader_run.course_config(course.root, course.work_dir, course.course_id)
+    for lab in course.labs():
+        if any((course.work_dir / "autograded").glob(f"*/{lab}")):
+            done = nbgrader_run.run(config, ["generate_feedback", lab, "--force"], cwd=course.root)
+            if done.returncode != 0:
+                print(done.stderr, file=sys.stderr)
+                return 1
+    print(f"feedback in {course.work_dir / 'feedback'}")
+    return 0
+
+
+def cmd_export(course, args) -> int:
+    previous = course.work_dir / "grades.csv"
+    reasons = {(o.student, o.lab): o for o in read_csv(previous)} if previous.is_file() else {}
+    outcomes = []
+    with open_gradebook(course.work_dir, course.course_id) as gb:
+        for assignment in gb.assignments:
+            for submission in gb.assignment_submissions(assignment.name):
+                key = (submission.student.id, assignment.name)
+                status = "needs manual grading" if submission.needs_manual_grade else "graded"
+                reason = reasons[key].reason if key in reasons else ""
+                outcomes.append(Outcome(*key, round(float(submission.score), 2),
+                                        float(assignment.max_score), status, reason))
+    failed = [o for key, o in reasons.items() if o.status in ("error", "invalid", "timeout")
+              and key not in {(x.student, x.lab) for x in outcomes}]
+    outcomes = sorted(outcomes + failed, key=lambda o: (o.lab, o.student))
+    write_csv(outcomes, args.csv or previous)
+    print_table(outcomes)
+    return 0
+
+
+def cmd_check_outputs(course, args) -> int:
+    offenders = notebooks_with_outputs([course.source_dir, course.release_dir])
+    for path, what in offenders:
+        print(f"{path.relative_to(course.root)}: {what}", file=sys.stderr)
+    if offenders:
+        print("clear them (Jupyter: Edit > Clear Outputs of All Cells), then run `make release`",
+              file=sys.stderr)
+        return 1
+    print("no outputs in committed notebooks")
+    return 0
+
+
+COMMANDS = {"release": cmd_release, "grade": cmd_grade, "feedback": cmd_feedback,
+            "export": cmd_export, "check-outputs": cmd_check_outputs}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(sys.argv[1:] if argv is None else argv)
+    try:
+        course = load_course(args.course)
+        return COMMANDS[args.command](course, args)
+    except (FileNotFoundError, ValueError, RuntimeError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,113 @@
+"""The course on disk: course.toml, the lab folders, and where nbgrader keeps its working files.
+
+Layout (the course root is the repository root):
+  course.toml                      name, repository, branch, Colab extras, grading limits
+  solutions/<lab>/<nb>.ipynb       nbgrader source notebooks
+  labs/<lab>/<nb>.ipynb            released student notebooks
+  course_work/                     gitignored: submitted/, autograded/, feedback/, gradebook.db
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+SOURCE = "solutions"
+RELEASE = "labs"
+WORK = "course_work"
+
+GRADING_DEFAULTS = {
+    "cell_timeout_s": 120,
+    "notebook_timeout_s": 600,
+    "memory_mb": 4096,
+    "address_space_mb": 16384,
+    "max_processes": 256,
+    "cpu_time_s": 2400,
+    "output_mb": 64,
+}
+
+
+@dataclass(frozen=True)
+class Course:
+    """A course root and its course.toml settings."""
+
+    root: Path
+    name: str
+    course_id: str
+    repository: str
+    branch: str
+    colab_extras: tuple[str, ...] = ()
+    lab_extras: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    grading: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def source_dir(self) -> Path:
+        return self.root / SOURCE
+
+    @property
+    def release_dir(self) -> Path:
+        return self.root / RELEASE
+
+    @property
+    def work_dir(self) -> Path:
+        return self.root / WORK
+
+    def labs(self) -> list[str]:
+        """Names of the lab folders in solutions/ that hold at least one notebook, sorted."""
+        if not self.source_dir.is_dir():
+            raise FileNotFoundError(
+                f"no {SOURCE}/ folder in {self.root}: is this the course root (where course.toml is)?"
+            )
+        return sorted(
+            p.name for p in self.source_dir.iterdir() if p.is_dir() and any(p.glob("*.ipynb"))
+        )
+
+    def notebooks(self, lab: str) -> list[Path]:
+        """The source notebooks of one lab, sorted by name."""
+        folder = self.source_dir / lab
+        if not folder.is_dir():
+            raise ValueError(f"unknown lab {lab!r}: the labs are {', '.join(self.labs())}")
+        return sorted(folder.glob("*.ipynb"))
+
+    def extras_for(self, lab: str) -> tuple[str, ...]:
+        """The package extras the Colab bootstrap installs for ``lab``."""
+        return self.lab_extras.get(lab, self.colab_extras)
+
+
+def load_course(root: Path | str = ".") -> Course:
+    """Read ``<root>/course.toml`` and check its required keys; clear errors for missing ones."""
+    root = Path(root).resolve()
+    path = root / "course.toml"
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"{path} not found: run the grader from the course root (the folder with course.toml)"
+        )
+    try:
+        config = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as error:
+        raise ValueError(f"{path} is not valid TOML: {error}") from error
+    course = config.get("course", {})
+    missing = [key for key in ("name", "repository", "branch") if not course.get(key)]
+    if missing:
+        raise ValueError(f"{path}: [course] needs {', '.join(missing)} (see docs/instructors.md)")
+    colab = config.get("colab", {})
+    grading = dict(GRADING_DEFAULTS)
+    for key, value in config.get("grading", {}).items():
+        if key not in GRADING_DEFAULTS:
+            raise ValueError(
+                f"{path}: unknown [grading] key {key!r}; known: {', '.join(GRADING_DEFAULTS)}"
+            )
+        if not isinstance(value, int) or value <= 0:
+            raise ValueError(f"{path}: [grading] {key} must be a positive integer, got {value!r}")
+        grading[key] = value
+    return Course(
+        root=root,
+        name=course["name"],
+        course_id=course.get("id", "course"),
+        repository=course["repository"],
+        branch=course["branch"],
+        colab_extras=tuple(colab.get("extras", ())),
+        lab_extras={lab: tuple(extras) for lab, extras in colab.get("lab_extras", {}).items()},
+        grading=grading,
+    )

@@ -1,0 +1,215 @@
+"""The sandbox around student kernels: real bubblewrap, namespaces and rlimits, no nbgrader."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+from traitlets.config import Config
+
+from grader import sandbox
+from grader.course import GRADING_DEFAULTS
+
+UID = sandbox.SANDBOX_UID_BASE - 50  # below the ids grading runs use
+HAS_BWRAP = sandbox.available_mode() == "bwrap"
+needs_bwrap = pytest.mark.skipif(
+    not HAS_BWRAP, reason="bubblewrap is not usable here; the degraded modes are tested below"
+)
+
+
+@pytest.fixture
+def course(tmp_path):
+    """A course root with a secret solution and a gradebook the sandbox must not reach."""
+    root = tmp_path / "course"
+    (root / "solutions" / "00_lab").mkdir(parents=True)
+    (root / "solutions" / "00_lab" / "secret.ipynb").write_text("hidden tests")
+    (root / "course_work").mkdir()
+    (root / "course_work" / "gradebook.db").write_text("grades")
+    return root
+
+
+def run_sandboxed(code: str, course: Path, *args: str, mode: str | None = None, **limits):
+    """Run ``python -c code`` in the sandbox; its working folder is <course>/../work."""
+    workdir = course.parent / "work"
+    workdir.mkdir(exist_ok=True)
+    rundir = tempfile.mkdtemp(prefix="sbx")
+    policy = sandbox.default_policy(course, {**GRADING_DEFAULTS, **limits}, [], UID)
+    if mode:
+        policy["mode"] = mode
+    if policy["uid"] is not None:
+        for folder in (workdir, rundir):
+            os.chown(folder, UID, UID)
+    cmd = sandbox.wrap_command([sys.executable, "-c", code, *args], str(workdir), rundir, policy)
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=workdir)
+
+
+def free_listener() -> socket.socket:
+    server = socket.create_server(("127.0.0.1", 0))
+    server.settimeout(0.2)
+    return server
+
+
+def assert_no_connection(server: socket.socket) -> None:
+    with pytest.raises(TimeoutError):
+        server.accept()
+
+
+@needs_bwrap
+def test_course_files_are_hidden_but_the_package_and_data_are_readable(course):
+    code = (
+        "import os, rnnlab, rnnlab.runtime as r\n"
+        "print('secret', os.path.exists(os.path.join(os.sys.argv[1], 'solutions')))\n"
+        "print('gradebook', os.path.exists(os.path.join(os.sys.argv[1], 'course_work')))\n"
+        "print('data', os.path.isdir(r.shipped_data_dir() / 'lyrics'))\n"
+    )
+    done = run_sandboxed(code, course, str(course))
+    assert done.returncode == 0, done.stderr
+    assert "secret False" in done.stdout and "gradebook False" in done.stdout
+    assert "data True" in done.stdout
+
+
+@needs_bwrap
+def test_only_the_working_folder_is_writable(course):
+    code = (
+        "import pathlib, sys\n"
+        "pathlib.Path('answer.txt').write_text('ok')\n"
+        "for target in sys.argv[1:]:\n"
+        "    try:\n"
+        "        pathlib.Path(target).write_text('x'); print('wrote', target)\n"
+        "    except OSError as error:\n"
+        "        print('refused', type(error).__name__)\n"
+    )
+    package_file = Path(sandbox.__file__).parent.parent / "rnnlab" / "planted.py"
+    done = run_sandboxed(code, course, str(package_file), "/usr/planted", "/etc/planted")
+    assert done.returncode == 0, done.stderr
+    assert "wrote" not in done.stdout and done.stdout.count("refused") == 3
+    assert (course.parent / "work" / "answer.txt").read_text() == "ok"
+    assert not package_file.exists()
+
+
+@needs_bwrap
+def test_no_network_not_even_the_hosts_loopback(course):
+    server = free_listener()
+    code = (
+        "import socket, sys\n"
+        "try:\n"
+        "    socket.create_connection(('127.0.0.1', int(sys.argv[1])), timeout=2)\n"
+        "    print('connected')\n"
+        "except OSError as error:\n"
+        "    print('blocked', type(error).__name__)\n"
+    )
+    try:
+        done = run_sandboxed(code, course, str(server.getsockname()[1]))
+        assert "blocked" in done.stdout, done.stdout + done.stderr
+        assert_no_connection(server)
+    finally:
+        server.close()
+
+
+def test_memory_limit_turns_a_bomb_into_memory_error(course):
+    code = "try:\n    x = bytearray(8 * 2**30)\nexcept MemoryError:\n    print('MemoryError')\n"
+    done = run_sandboxed(code, course, memory_mb=1024)
+    assert "MemoryError" in done.stdout, done.stdout + done.stderr
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="RLIMIT_NPROC is tested with a dedicated user id")
+def test_process_limit_stops_a_fork_bomb(course):
+    code = (
+        "import os, time\n"
+        "started = 0\n"
+        "try:\n"
+        "    while True:\n"
+        "        if os.fork() == 0:\n"
+        "            time.sleep(30); os._exit(0)\n"
+        "        started += 1\n"
+        "except BlockingIOError:\n"
+        "    print('stopped after', started)\n"
+    )
+    done = run_sandboxed(code, course, max_processes=64)
+    assert "stopped after" in done.stdout, done.stdout + done.stderr
+    assert int(done.stdout.split()[-1]) < 64
+    owners = subprocess.run(["ps", "-eo", "uid="], capture_output=True, text=True).stdout.split()
+    assert str(UID) not in owners, "the sandbox left processes behind"
+
+
+def test_degraded_modes_warn_and_still_limit(course, monkeypatch):
+    monkeypatch.setenv("GRADER_SANDBOX", "rlimits")
+    assert sandbox.available_mode() == "rlimits"
+    warnings = " ".join(sandbox.warnings_for("rlimits"))
+    assert "bubblewrap is not available" in warnings and "network" in warnings
+    code = "try:\n    x = bytearray(8 * 2**30)\nexcept MemoryError:\n    print('MemoryError')\n"
+    done = run_sandboxed(code, course, mode="rlimits", memory_mb=1024)
+    assert "MemoryError" in done.stdout, done.stderr
+    monkeypatch.setenv("GRADER_SANDBOX", "bogus")
+    with pytest.raises(ValueError, match="GRADER_SANDBOX"):
+        sandbox.available_mode()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="`unshare --net` needs root")
+def test_unshare_mode_blocks_network_without_bubblewrap(course, monkeypatch):
+    monkeypatch.setenv("GRADER_SANDBOX", "unshare")
+    assert sandbox.available_mode() == "unshare"
+    assert "bubblewrap is not available" in " ".join(sandbox.warnings_for("unshare"))
+    server = free_listener()
+    code = (
+        "import socket, sys\n"
+        "try:\n"
+        "    socket.create_connection(('127.0.0.1', int(sys.argv[1])), timeout=2)\n"
+        "    print('connected')\n"
+        "except OSError as error:\n"
+        "    print('blocked', type(error).__name__)\n"
+    )
+    try:
+        done = run_sandboxed(code, course, str(server.getsockname()[1]), mode="unshare")
+        assert "blocked" in done.stdout, done.stdout + done.stderr
+        assert_no_connection(server)
+    finally:
+        server.close()
+
+
+# torch trains before TensorFlow is imported: with TensorFlow loaded first, torch's first
+# backward pass segfaults (torch 2.14 + TF, with or without the sandbox).
+TRAIN_CELL = """
+import os, torch
+from rnnlab import runtime
+print("profile", runtime.profile(), os.environ.get("NBGRADER_EXECUTION"))
+x = torch.randn(256, 8); y = x @ torch.randn(8, 1)
+model = torch.nn.Linear(8, 1); opt = torch.optim.SGD(model.parameters(), lr=0.1)
+losses = []
+for _ in range(30):
+    loss = torch.nn.functional.mse_loss(model(x), y); opt.zero_grad(); loss.backward(); opt.step()
+    losses.append(loss.item())
+print("torch loss went down", losses[-1] < losses[0] / 10)
+import tensorflow as tf, keras
+net = keras.Sequential([keras.Input((8,)), keras.layers.Dense(1)])
+net.compile(optimizer="sgd", loss="mse")
+history = net.fit(x.numpy(), y.numpy(), epochs=5, verbose=0).history["loss"]
+print("keras loss went down", history[-1] < history[0])
+"""
+
+
+def test_torch_and_tensorflow_train_inside_a_sandboxed_kernel(course, monkeypatch):
+    """The memory and address-space limits leave room for both frameworks (calibration)."""
+    monkeypatch.delenv("RNNLAB_PROFILE", raising=False)
+    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
+    workdir = course.parent / "work"
+    workdir.mkdir()
+    policy = sandbox.default_policy(course, dict(GRADING_DEFAULTS), [], UID)
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(TRAIN_CELL)])
+    client = NotebookClient(
+        nb, timeout=300, kernel_name="python3",
+        kernel_manager_class=sandbox.SandboxedKernelManager,
+        config=Config({"SandboxedKernelManager": {"policy": policy}}),
+        resources={"metadata": {"path": str(workdir)}},
+    )
+    client.execute()
+    text = "".join(o.get("text", "") for o in nb.cells[0].outputs)
+    assert "profile grading autograde" in text
+    assert "torch loss went down True" in text and "keras loss went down True" in text

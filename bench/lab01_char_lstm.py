@@ -18,10 +18,8 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -30,6 +28,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
+from bench._notebook import full_profile_wall_s
 from rnnlab.batching import LengthBucketedBatches, one_hot_pairs  # noqa: E402
 from rnnlab.char_samples import known_words, sample_sentences, valid_word_rate  # noqa: E402
 from rnnlab.datasets import shapes  # noqa: E402
@@ -136,27 +135,6 @@ def pretrained_rate() -> float:
     return round(_rate(model, vocab, known_words(captions)), 3)
 
 
-def notebook_wall_s() -> float:
-    """Wall time of the whole notebook under the full profile, executed by nbclient."""
-    import nbformat
-    from nbclient import NotebookClient
-
-    env_before = dict(os.environ)
-    with tempfile.TemporaryDirectory() as tmp:
-        shutil.copy(NOTEBOOK, tmp)
-        nb = nbformat.read(Path(tmp) / NOTEBOOK.name, as_version=4)
-        os.environ["RNNLAB_PROFILE"] = "full"
-        os.environ.pop("NBGRADER_EXECUTION", None)
-        try:
-            began = time.perf_counter()
-            NotebookClient(nb, timeout=900, kernel_name="python3",
-                           resources={"metadata": {"path": tmp}}).execute()
-            return round(time.perf_counter() - began, 1)
-        finally:
-            os.environ.clear()
-            os.environ.update(env_before)
-
-
 def _torch_speed() -> dict:
     env = {**os.environ, "KERAS_BACKEND": "torch"}
     code = (f"TORCH_CAPTIONS = {TORCH_CAPTIONS}; import json, bench.lab01_char_lstm as b; "
@@ -174,7 +152,7 @@ def run() -> dict:
     if TORCH_TOO:
         result.update(_torch_speed())
     if RUN_NOTEBOOK:
-        result["full_profile_wall_s"] = notebook_wall_s()
+        result["full_profile_wall_s"] = full_profile_wall_s(NOTEBOOK)
     return result
 
 

@@ -13,7 +13,6 @@ The model and data code mirrors solutions/02_word_rnn_lyrics (which holds the ex
 from __future__ import annotations
 
 import math
-import os
 import time
 from collections import Counter
 from pathlib import Path
@@ -22,6 +21,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 
+from bench._notebook import full_profile_wall_s
 from rnnlab import runtime
 from rnnlab.datasets.corpora import lyrics_files, read_text
 from rnnlab.metrics import perplexity
@@ -124,23 +124,6 @@ def train(cell: str, train_ids: np.ndarray, heldout_ids: np.ndarray | None, epoc
             "steps_per_epoch": x_all.shape[1] // seq_size, "heldout_ppl": best}
 
 
-def notebook_wall_s() -> float:
-    """Wall time of the solution notebook under the full profile, in a fresh kernel."""
-    import nbformat
-    from nbclient import NotebookClient
-
-    nb = nbformat.read(NOTEBOOK, as_version=4)
-    names = ("RNNLAB_PROFILE", "NBGRADER_EXECUTION")  # the full profile, as a student runs it
-    saved = {k: os.environ.pop(k) for k in names if k in os.environ}
-    try:
-        start = time.perf_counter()
-        NotebookClient(nb, timeout=900, kernel_name="python3",
-                       resources={"metadata": {"path": str(NOTEBOOK.parent)}}).execute()
-        return time.perf_counter() - start
-    finally:
-        os.environ.update(saved)
-
-
 def run() -> dict:
     runtime.seed_everything(0)
     train_words, heldout_words = corpus()
@@ -175,7 +158,7 @@ def run() -> dict:
         "lstm_heldout_ppl": round(lstm["heldout_ppl"], 2),
         "lstm_s_per_epoch": round(lstm["s_per_epoch"], 3),
         "full_profile_epochs": FULL_EPOCHS,
-        "full_profile_wall_s": round(notebook_wall_s(), 1),
+        "full_profile_wall_s": full_profile_wall_s(NOTEBOOK),
     }
 
 

@@ -23,6 +23,7 @@ import nbformat
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from bench._notebook import full_profile_wall_s
 from rnnlab.datasets import shapes_features
 from rnnlab.metrics import semantic_accuracy
 from rnnlab.solver import CaptioningSolver
@@ -109,22 +110,6 @@ def full_training_accuracy(ns: dict) -> dict:
     return out
 
 
-def notebook_wall_s() -> float:
-    """Wall time of the solution notebook under the full profile, in a fresh kernel."""
-    from nbclient import NotebookClient
-
-    nb = nbformat.read(NOTEBOOK, as_version=4)
-    names = ("RNNLAB_PROFILE", "NBGRADER_EXECUTION")  # the full profile, as a student runs it
-    saved = {k: os.environ.pop(k) for k in names if k in os.environ}
-    try:
-        start = time.perf_counter()
-        NotebookClient(nb, timeout=1200, kernel_name="python3",
-                       resources={"metadata": {"path": str(NOTEBOOK.parent)}}).execute()
-        return time.perf_counter() - start
-    finally:
-        os.environ.update(saved)
-
-
 def run() -> dict:
     shapes_features.ensure_built()
     ns = solution_namespace()
@@ -144,7 +129,7 @@ def run() -> dict:
         out.update({k: round(v, 4) if isinstance(v, float) else v
                     for k, v in full_training_accuracy(ns).items()})
     if os.environ.get("RNNLAB_BENCH_SKIP_NOTEBOOK") != "1":
-        out["full_profile_wall_s"] = round(notebook_wall_s(), 1)
+        out["full_profile_wall_s"] = full_profile_wall_s(NOTEBOOK)
     return out
 
 

@@ -44,8 +44,10 @@ def origin(tmp_path_factory) -> Path:
 
 def run_cell(source: str, cwd: Path, prefix: Path) -> subprocess.CompletedProcess:
     env = dict(os.environ)
+    # --ignore-installed: without it pip first uninstalls the course package from the test's
+    # own environment, and every later test (and notebook kernel) loses `rnnlab`.
     env["RNNLAB_PIP"] = (f"{sys.executable} -m pip install --quiet --no-deps --no-index "
-                         f"--no-build-isolation --prefix {prefix}")
+                         f"--ignore-installed --no-build-isolation --prefix {prefix}")
     built = REPO / "data" / "generated"
     if built.is_dir():  # the builders skip what exists: point them at the checkout's data
         env["RNNLAB_DATA"] = str(built)

@@ -2,8 +2,9 @@
 
 Mechanisms (all kernel-enforced), best available first:
   bubblewrap  a private mount view: the whole filesystem read-only, the course root, the course
-              checkout, home folders, /tmp and the submissions folder replaced by empty folders,
-              then read-only binds of what a lab needs (the venv, the rnnlab package, data/) and
+              checkout, every top-level folder outside the system ones (/root, /home, /work, /opt, ...),
+              /tmp and the submissions folder replaced by empty folders, then read-only binds of what a
+              lab needs (the Python install, the venv, the rnnlab package, data/) and
               one writable bind: the notebook's own working copy. Plus new network, PID and IPC
               namespaces: no network at all (not even the host's 127.0.0.1), and every process the
               student starts dies with the kernel.
@@ -117,7 +118,7 @@ def default_policy(
     python = [Path(sys.base_prefix), Path(sys.prefix)]  # the interpreter (may live in ~) and venv
     readable = [*python, checkout / "rnnlab", checkout / "data", checkout / "pyproject.toml"]
     readable += [LIMITS_SCRIPT]
-    masked = list(dict.fromkeys([course_root, checkout, Path("/root"), Path("/home"), *hidden]))
+    masked = list(dict.fromkeys([course_root, checkout, *_non_system_folders(), *hidden]))
     mode = available_mode()
     return {
         "mode": mode,
@@ -128,6 +129,19 @@ def default_policy(
         # so the kernel can only switch to an unprivileged user inside the bubblewrap view.
         "uid": uid if os.geteuid() == 0 and mode == "bwrap" else None,
     }
+
+
+# Top-level folders a kernel needs as they are; every other one (/root, /home, /work, /opt, /srv,
+# ...) is hidden, so no copy of the course anywhere on the machine is visible to student code.
+SYSTEM_FOLDERS = {"usr", "bin", "sbin", "lib", "lib32", "lib64", "libx32", "etc", "sys", "proc",
+                  "dev", "tmp", "var", "run", "boot"}
+
+
+def _non_system_folders() -> list[Path]:
+    """The top-level folders outside SYSTEM_FOLDERS (real folders, not links)."""
+    root = Path("/")
+    return [root / name for name in sorted(os.listdir(root))
+            if name not in SYSTEM_FOLDERS and (root / name).is_dir() and not (root / name).is_symlink()]
 
 
 def wrap_command(argv: list[str], workdir: str, rundir: str, policy: dict) -> list[str]:

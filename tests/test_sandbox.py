@@ -94,19 +94,22 @@ def test_only_the_working_folder_is_writable(course):
     assert not package_file.exists()
 
 
+# Student code that tries to reach a listener on the host's 127.0.0.1 (port in argv[1]).
+CONNECT_TO_LOOPBACK = (
+    "import socket, sys\n"
+    "try:\n"
+    "    socket.create_connection(('127.0.0.1', int(sys.argv[1])), timeout=2)\n"
+    "    print('connected')\n"
+    "except OSError as error:\n"
+    "    print('blocked', type(error).__name__)\n"
+)
+
+
 @needs_bwrap
 def test_no_network_not_even_the_hosts_loopback(course):
     server = free_listener()
-    code = (
-        "import socket, sys\n"
-        "try:\n"
-        "    socket.create_connection(('127.0.0.1', int(sys.argv[1])), timeout=2)\n"
-        "    print('connected')\n"
-        "except OSError as error:\n"
-        "    print('blocked', type(error).__name__)\n"
-    )
     try:
-        done = run_sandboxed(code, course, str(server.getsockname()[1]))
+        done = run_sandboxed(CONNECT_TO_LOOPBACK, course, str(server.getsockname()[1]))
         assert "blocked" in done.stdout, done.stdout + done.stderr
         assert_no_connection(server)
     finally:
@@ -158,16 +161,9 @@ def test_unshare_mode_blocks_network_without_bubblewrap(course, monkeypatch):
     assert sandbox.available_mode() == "unshare"
     assert "bubblewrap is not available" in " ".join(sandbox.warnings_for("unshare"))
     server = free_listener()
-    code = (
-        "import socket, sys\n"
-        "try:\n"
-        "    socket.create_connection(('127.0.0.1', int(sys.argv[1])), timeout=2)\n"
-        "    print('connected')\n"
-        "except OSError as error:\n"
-        "    print('blocked', type(error).__name__)\n"
-    )
     try:
-        done = run_sandboxed(code, course, str(server.getsockname()[1]), mode="unshare")
+        done = run_sandboxed(CONNECT_TO_LOOPBACK, course, str(server.getsockname()[1]),
+                             mode="unshare")
         assert "blocked" in done.stdout, done.stdout + done.stderr
         assert_no_connection(server)
     finally:

@@ -16,7 +16,7 @@ REPO = Path(__file__).resolve().parent.parent
 SOLUTIONS = sorted(REPO.glob("solutions/*/*.ipynb"))
 RELEASED = sorted(REPO.glob("labs/*/*.ipynb"))
 DEFAULT_BUDGET_S = 60
-MAX_BUDGET_S = 120
+MAX_BUDGET_S = 60
 
 
 def _budget(nb) -> int:

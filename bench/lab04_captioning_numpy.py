@@ -33,7 +33,7 @@ NOTEBOOK = REPO / "solutions" / "04_captioning_rnn_numpy" / "captioning_rnn_nump
 SEED_OVERFIT = {"hidden_dim": 512, "wordvec_dim": 256, "batch_size": 25, "num_epochs": 50,
                 "learning_rate": 5e-3, "lr_decay": 0.95}
 OURS_OVERFIT = dict(SEED_OVERFIT, lr_decay=1.0)
-FULL = {"captions": 30_000, "epochs": 5, "hidden_dim": 256, "wordvec_dim": 128,
+FULL = {"captions": 30_000, "num_epochs": 5, "hidden_dim": 256, "wordvec_dim": 128,
         "batch_size": 100, "learning_rate": 5e-3, "lr_decay": 0.9}
 
 
@@ -49,18 +49,27 @@ def solution_namespace() -> dict:
     return namespace
 
 
-def overfit(ns: dict, data: dict, cell_type: str, config: dict) -> tuple[float, float]:
-    """(seconds, final loss) of overfitting data's training captions."""
+def train_captioner(ns: dict, data: dict, config: dict, cell_type: str, seed: int):
+    """Train the solution's CaptioningRNN on data's training captions with Adam as configured.
+
+    returns: (model, solver, seconds of training)
+    """
     model = ns["CaptioningRNN"](data["word_to_idx"], input_dim=data["train_features"].shape[1],
                                 wordvec_dim=config["wordvec_dim"],
                                 hidden_dim=config["hidden_dim"], cell_type=cell_type)
     solver = CaptioningSolver(model, data, update_rule="adam", num_epochs=config["num_epochs"],
                               batch_size=config["batch_size"], lr_decay=config["lr_decay"],
                               optim_config={"learning_rate": config["learning_rate"]},
-                              verbose=False, progress=False, seed=231)
+                              verbose=False, progress=False, seed=seed)
     start = time.perf_counter()
     solver.train()
-    return time.perf_counter() - start, solver.loss_history[-1]
+    return model, solver, time.perf_counter() - start
+
+
+def overfit(ns: dict, data: dict, cell_type: str, config: dict) -> tuple[float, float]:
+    """(seconds, final loss) of overfitting data's training captions."""
+    _, solver, seconds = train_captioner(ns, data, config, cell_type, seed=231)
+    return seconds, solver.loss_history[-1]
 
 
 def loss_steps_per_s(ns: dict, data: dict, dtype, repeats: int = 10) -> float:
@@ -92,15 +101,8 @@ def rnn_layer_steps_per_s(ns: dict, per_example: bool, n: int = 50, t: int = 20)
 def full_training_accuracy(ns: dict) -> dict:
     """Train as the notebook's full profile does; semantic accuracy on val and heldout."""
     data = shapes_features.load(max_train=FULL["captions"], splits=("train", "val", "heldout"))
-    model = ns["CaptioningRNN"](data["word_to_idx"], input_dim=data["train_features"].shape[1],
-                                wordvec_dim=FULL["wordvec_dim"], hidden_dim=FULL["hidden_dim"])
-    solver = CaptioningSolver(model, data, update_rule="adam", batch_size=FULL["batch_size"],
-                              num_epochs=FULL["epochs"], lr_decay=FULL["lr_decay"],
-                              optim_config={"learning_rate": FULL["learning_rate"]},
-                              verbose=False, progress=False, seed=0)
-    start = time.perf_counter()
-    solver.train()
-    out = {"full_training_s": time.perf_counter() - start,
+    model, solver, seconds = train_captioner(ns, data, FULL, "rnn", seed=0)
+    out = {"full_training_s": seconds,
            "full_training_steps": len(solver.loss_history),
            "full_training_final_loss": solver.loss_history[-1]}
     for split in ("val", "heldout"):

@@ -21,7 +21,7 @@ AUTOGRADE_STEPS = [
     "nbconvert.preprocessors.ClearMetadataPreprocessor",
     "nbgrader.preprocessors.LimitOutput",
     "grader.outputs.TruncateOutput",
-    "nbgrader.preprocessors.SaveAutoGrades",
+    "grader.scoring.SaveCourseAutoGrades",
     "nbgrader.preprocessors.AssignLatePenalties",
     "nbgrader.preprocessors.CheckCellMetadata",
 ]

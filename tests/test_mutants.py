@@ -1,0 +1,99 @@
+"""Every grade means something: wrong answers lose points, right ones written differently keep them.
+
+Runs the mutation suite described in ``tests/mutation.py`` (read its docstring for the format of
+``tests/mutants/labNN.py`` and how a lab is judged):
+  - ``test_lab_module_is_complete[labNN]``: the module applies to the solution notebook (no stale
+    variant) and every autograded exercise has enough mutants and equivalents (no kernel, fast);
+  - ``test_mutants_killed_equivalents_full_marks[labNN]``: the fast path, one kernel per lab under
+    the ``grading`` profile; prints the lab's table with ``-s``;
+  - ``test_every_lab_has_a_mutation_module``: fails listing the labs without a module;
+  - ``test_real_grader_agrees_on_a_sample``: the course's grader (``python -m grader grade``) grades
+    one mutant per lab (the module's ``GRADER_SAMPLE``, else its first) and, for lab 00, an
+    equivalent that writes a warning to stderr; the gradebook must agree with the fast path.
+
+One lab::
+
+    cpu-slot .venv/bin/python -m pytest tests/test_mutants.py -k lab03 -q -s
+
+The whole suite (all labs and the grader sample) takes a few minutes on a 2-core machine.
+"""
+
+from __future__ import annotations
+
+import mutation
+import nbformat
+import pytest
+from nbgrader.api import Gradebook
+from test_grader_cycle import grade, make_course
+
+from grader.report import read_csv
+
+MODULES = sorted(mutation.lab_modules())
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_lab_module_is_complete(name):
+    the_plan = mutation.plan(mutation.load(name))
+    problems = the_plan.coverage_problems()
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_mutants_killed_equivalents_full_marks(name):
+    result = mutation.run(mutation.plan(mutation.load(name)))
+    print("\n" + result.table())
+    problems = result.problems()
+    assert not problems, f"{name}:\n" + "\n".join(problems)
+
+
+def test_every_lab_has_a_mutation_module():
+    missing = mutation.missing_modules()
+    assert not missing, "no module in tests/mutants/ for: " + ", ".join(missing)
+
+
+def _submit(root, student: str, the_plan: mutation.Plan, variant: mutation.Variant) -> None:
+    """<root>/<student>/<lab>/<notebook>: the solution notebook with ``variant`` applied."""
+    nb = nbformat.read(the_plan.notebook, as_version=4)
+    cell = nb.cells[the_plan.exercises[variant.cell].index]
+    cell.source = variant.apply(cell.source)
+    folder = root / student / the_plan.lab
+    folder.mkdir(parents=True)
+    nbformat.write(nb, folder / the_plan.notebook.name)
+
+
+def test_real_grader_agrees_on_a_sample(tmp_path, monkeypatch):
+    """The course's grader, in its sandbox, on one mutant per lab and one noisy equivalent."""
+    monkeypatch.delenv("RNNLAB_PROFILE", raising=False)
+    plans = [mutation.plan(mutation.load(name)) for name in MODULES]
+    incoming = tmp_path / "incoming"
+    expected = []  # (student, plan, variant)
+    for the_plan in plans:
+        if the_plan.grader_sample is not None:
+            expected.append(("mutant", the_plan, the_plan.grader_sample))
+    lab00 = next(p for p in plans if p.name == "lab00")
+    noisy = next(v for e in lab00.exercises.values() for v, _ in e.variants
+                 if isinstance(v, mutation.Equivalent) and "warnings.warn" in (v.answer or v.new))
+    expected.append(("equivalent", lab00, noisy))
+    for student, the_plan, variant in expected:
+        _submit(incoming, student, the_plan, variant)
+    course = make_course(tmp_path / "course")
+    grade(course, incoming)
+
+    rows = {(o.student, o.lab): o for o in read_csv(course / "course_work" / "grades.csv")}
+    missing = [(s, p.lab) for s, p, _ in expected if (s, p.lab) not in rows]
+    assert not missing, f"grades.csv has no row for {missing}"
+    problems = []
+    with Gradebook(f"sqlite:///{course / 'course_work' / 'gradebook.db'}") as gradebook:
+        for student, the_plan, variant in expected:
+            tests = the_plan.exercises[variant.cell].tests
+            notebook = the_plan.notebook.stem
+            scores = {t: gradebook.find_grade(t, notebook, the_plan.lab, student) for t in tests}
+            lost = {t: f"{g.score:g}/{g.max_score:g}" for t, g in scores.items() if g.score < g.max_score}
+            row = rows[(student, the_plan.lab)]
+            if isinstance(variant, mutation.Mutant) and not lost:
+                problems.append(f"{the_plan.lab}: mutant {variant.what!r} kept full marks on "
+                                f"{sorted(tests)} ({row.status}: {row.reason})")
+            if isinstance(variant, mutation.Equivalent) and lost:
+                problems.append(f"{the_plan.lab}: equivalent {variant.what!r} lost points {lost} "
+                                f"({row.status}: {row.reason})")
+    assert not problems, "\n".join(problems)

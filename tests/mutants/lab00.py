@@ -1,0 +1,92 @@
+"""Lab 00: plausible wrong answers and correct variants for every autograded exercise."""
+
+from mutation import Equivalent, Mutant
+
+LAB = "00_getting_started"
+EXERCISES = {
+    "softmax": ("test_softmax_row", "test_softmax_batch_temperature"),
+}
+MUTANTS = [
+    Mutant("softmax", "temperature ignored: the default 1 used whatever is passed",
+           old="np.asarray(scores, dtype=float) / temperature", new="np.asarray(scores, dtype=float)"),
+    Mutant("softmax", "scores multiplied by the temperature instead of divided",
+           old="np.asarray(scores, dtype=float) / temperature",
+           new="np.asarray(scores, dtype=float) * temperature"),
+    Mutant("softmax", "no shift by the row maximum: exp overflows on large scores",
+           old="    z = z - z.max(axis=-1, keepdims=True)\n", new=""),
+    Mutant("softmax", "normalised over the whole array instead of each row",
+           old="e / e.sum(axis=-1, keepdims=True)", new="e / e.sum()"),
+    Mutant("softmax", "normalised over the first axis instead of the last",
+           old="e / e.sum(axis=-1, keepdims=True)", new="e / e.sum(axis=0, keepdims=True)"),
+    Mutant("softmax", "keepdims forgotten: row sums broadcast against the wrong axis",
+           old="e / e.sum(axis=-1, keepdims=True)", new="e / e.sum(axis=-1)"),
+    Mutant("softmax", "shift by the maximum of the whole batch: a low row underflows to 0/0",
+           old="z.max(axis=-1, keepdims=True)", new="z.max()"),
+    Mutant("softmax", "the caller's scores modified in place",
+           answer="""\
+    z = np.asarray(scores, dtype=float)
+    z /= temperature
+    z -= z.max(axis=-1, keepdims=True)
+    np.exp(z, out=z)
+    z /= z.sum(axis=-1, keepdims=True)
+    return z"""),
+    Mutant("softmax", "log-probabilities returned (exp forgotten after the log-sum-exp)",
+           answer="""\
+    z = np.asarray(scores, dtype=float) / temperature
+    z = z - z.max(axis=-1, keepdims=True)
+    return z - np.log(np.exp(z).sum(axis=-1, keepdims=True))"""),
+    Mutant("softmax", "gaming the tests: an array that answers True to every NumPy call and comparison",
+           answer="""\
+    class Agreeable(np.ndarray):
+        def __array_ufunc__(self, *args, **kwargs):
+            return True
+
+        def __array_function__(self, *args, **kwargs):
+            return True
+
+    return np.zeros(np.shape(scores)).view(Agreeable)"""),
+]
+EQUIVALENTS = [
+    Equivalent("softmax", "a loop over the rows of a 2-D view",
+               answer="""\
+    z = np.array(scores, dtype=float)
+    rows = z.reshape(-1, z.shape[-1])
+    out = np.empty_like(rows)
+    for i, row in enumerate(rows):
+        e = np.exp((row - row.max()) / temperature)
+        out[i] = e / e.sum()
+    return out.reshape(z.shape)"""),
+    Equivalent("softmax", "the temperature applied as a power of the shifted exponentials",
+               answer="""\
+    z = np.asarray(scores, dtype=float)
+    e = np.exp(z - z.max(axis=-1, keepdims=True)) ** (1.0 / temperature)
+    return e / e.sum(axis=-1, keepdims=True)"""),
+    Equivalent("softmax", "scipy.special.softmax on the scaled scores",
+               answer="""\
+    from scipy.special import softmax as scipy_softmax
+
+    return scipy_softmax(np.asarray(scores, dtype=float) / temperature, axis=-1)"""),
+    Equivalent("softmax", "log-sum-exp, then exp; the result returned as a nested list",
+               answer="""\
+    z = np.asarray(scores, dtype=float) / temperature
+    m = z.max(axis=-1, keepdims=True)
+    log_norm = m + np.log(np.exp(z - m).sum(axis=-1, keepdims=True))
+    return np.exp(z - log_norm).tolist()"""),
+    Equivalent("softmax", "warns on a low temperature (stderr output in the test cell)",
+               answer="""\
+    import warnings
+
+    if temperature < 0.5:
+        warnings.warn(f"temperature {temperature} is low: sampling will be nearly greedy")
+    z = np.asarray(scores, dtype=float) / temperature
+    e = np.exp(z - z.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)"""),
+    Equivalent("softmax", "shows a progress bar over the rows",
+               answer="""\
+    from tqdm import tqdm
+
+    z = np.asarray(scores, dtype=float) / temperature
+    rows = z.reshape(-1, z.shape[-1])
+    out = np.stack([np.exp(r - r.max()) / np.exp(r - r.max()).sum() for r in tqdm(rows)])
+    return out.reshape(z.shape)"""),
+]

@@ -77,8 +77,7 @@ def cmd_grade(course, args) -> int:
             source = examples_tree(course, Path(scratch) / "examples", args.lab)
             print("no submissions given and no course_work/submissions/: grading the examples")
         collected = collect(course, source, args.lab)
-        hidden = [source.resolve()] if source.is_dir() else [source.resolve().parent]
-        outcomes = autograde(course, collected, jobs=args.jobs, hidden=hidden)
+        outcomes = autograde(course, collected, jobs=args.jobs)
     csv_path = args.csv or course.work_dir / "grades.csv"
     write_csv(outcomes, csv_path)
     print_table(outcomes)

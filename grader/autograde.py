@@ -85,7 +85,7 @@ def ensure_assignments(course: Course, labs: list[str]) -> None:
 
 
 def _worker(
-    index: int, course: Course, tasks: list[Task], labs: list[str], policy_hidden: list[Path]
+    index: int, course: Course, tasks: list[Task], labs: list[str]
 ) -> tuple[Path, list[Graded]]:
     """Grade ``tasks`` one after the other in a private course copy; returns (copy, results)."""
     copy = Path(tempfile.mkdtemp(prefix=f"worker{index}-", dir=course.work_dir / ".workers"))
@@ -101,7 +101,7 @@ def _worker(
             work / "submitted" / task.student / task.lab,
         )
     uid = sandbox.sandbox_uid(index)
-    policy = sandbox.default_policy(course.root, course.grading, [copy, *policy_hidden], uid)
+    policy = sandbox.default_policy(course.grading, uid)
     config = nbgrader_run.course_config(
         copy, work, course.course_id, release_dir="release", grading=course.grading,
         policy=policy, runtime_root=runtime_root,
@@ -129,7 +129,7 @@ def split(tasks: list[Task], jobs: int) -> list[list[Task]]:
 
 
 def autograde(
-    course: Course, collected: Collected, jobs: int = 1, hidden: list[Path] | None = None
+    course: Course, collected: Collected, jobs: int = 1
 ) -> list[Outcome]:
     """Grade every collected submission with ``jobs`` workers; one Outcome per submission."""
     tasks = [Task(student, lab) for student, lab in collected.submissions]
@@ -144,7 +144,7 @@ def autograde(
         return outcomes
     (course.work_dir / ".workers").mkdir(exist_ok=True)
     with ThreadPoolExecutor(max_workers=jobs) as pool:
-        futures = [pool.submit(_worker, i, course, share, labs, hidden or [])
+        futures = [pool.submit(_worker, i, course, share, labs)
                    for i, share in enumerate(split(tasks, jobs))]
         finished = [future.result() for future in futures]
     try:

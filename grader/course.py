@@ -25,6 +25,8 @@ GRADING_DEFAULTS = {
     "max_processes": 256,
     "cpu_time_s": 2400,
     "output_mb": 64,
+    "disk_mb": 256,
+    "output_kb_per_cell": 2048,
 }
 
 

@@ -66,7 +66,8 @@ def course_config(
             "interrupt_on_timeout": True,
             "iopub_timeout": 60,  # a cell printing 100 MB needs a while to drain its output
         }
-        config["SandboxedExecute"] = {"notebook_timeout": grading["notebook_timeout_s"]}
+        config["SandboxedExecute"] = {"notebook_timeout": grading["notebook_timeout_s"],
+                                      "output_limit": grading["output_kb_per_cell"] * 1024}
     if policy:
         config["SandboxedKernelManager"] = {"policy": policy, "runtime_root": runtime_root}
     return config

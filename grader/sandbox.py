@@ -1,17 +1,22 @@
 """The sandbox around each student's kernel during autograding.
 
 Mechanisms (all kernel-enforced), best available first:
-  bubblewrap  a private mount view: the whole filesystem read-only, the course root, the course
-              checkout, every top-level folder outside the system ones (/root, /home, /work, /opt, ...),
-              /tmp and the submissions folder replaced by empty folders, then read-only binds of what a
-              lab needs (the Python install, the venv, the rnnlab package, data/) and
-              one writable bind: the notebook's own working copy. Plus new network, PID and IPC
-              namespaces: no network at all (not even the host's 127.0.0.1), and every process the
-              student starts dies with the kernel.
+  bubblewrap  an allow-listed mount view: an empty root with, read-only, the system folders a
+              kernel needs (/usr, /etc, the /bin and /lib links), the Python installation, the
+              venv, the course's `rnnlab` package and `data/`; a minimal /dev, its own /proc,
+              size-limited tmpfs /tmp and /dev/shm, and as the kernel's working folder a
+              size-limited tmpfs that vanishes with the sandbox (nothing the kernel writes there
+              reaches the grader). The kernel's IPC folder is the only host folder it can write,
+              and only until it is ready (then it belongs to root again). Plus new network, PID,
+              IPC and UTS namespaces (no network at all, not even the host's 127.0.0.1; every
+              process dies with the kernel), a new session (no terminal to inject into) and no
+              capabilities once the kernel runs as its unprivileged user.
   unshare     when bubblewrap is missing but we are root: a new network namespace only.
   rlimits     always (grader/limits.py): memory, address space, processes, CPU time, file size;
               as root, the kernel also runs as an unprivileged user id so RLIMIT_NPROC applies.
-Each missing mechanism is reported once with a warning saying what is not protected.
+Each missing mechanism is reported once with a warning saying what is not protected. In every
+mode the kernel starts in an empty private folder, gets an allow-listed environment (never the
+grader's own variables) and its outputs are capped in size (grader/outputs.py).
 
 The kernel talks to the grader over IPC sockets (files in a per-kernel folder) because a network
 namespace cuts the TCP loopback that Jupyter uses by default.
@@ -19,6 +24,7 @@ namespace cuts the TCP loopback that Jupyter uses by default.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shutil
@@ -29,7 +35,9 @@ import time
 from functools import lru_cache
 from pathlib import Path
 
+import nbformat
 from jupyter_client.manager import AsyncKernelManager
+from jupyter_core.utils import ensure_async, run_sync
 from nbgrader.preprocessors import Execute
 from traitlets import Dict, Integer, Unicode
 
@@ -104,26 +112,20 @@ def warnings_for(mode: str) -> list[str]:
     return out
 
 
-def default_policy(
-    course_root: Path, limits: dict[str, int], hidden: list[Path], uid: int | None
-) -> dict:
+def default_policy(limits: dict[str, int], uid: int | None) -> dict:
     """The JSON-able sandbox policy for one grading worker (see SandboxedKernelManager.policy).
 
-    course_root: the course being graded (hidden, except the notebook's own working copy)
     limits:      course.toml's [grading] values
-    hidden:      further folders to hide (the worker's copy, the submissions folder)
     uid:         user id the kernel runs as when the grader is root
     """
     checkout = Path(__file__).resolve().parent.parent  # the checkout holding rnnlab/ and grader/
     python = [Path(sys.base_prefix), Path(sys.prefix)]  # the interpreter (may live in ~) and venv
     readable = [*python, checkout / "rnnlab", checkout / "data", checkout / "pyproject.toml"]
     readable += [LIMITS_SCRIPT]
-    masked = list(dict.fromkeys([course_root, checkout, *_non_system_folders(), *hidden]))
     mode = available_mode()
     return {
         "mode": mode,
         "limits": dict(limits),
-        "hidden": [str(p) for p in masked],
         "readable": [str(p) for p in readable],
         # Outside bubblewrap the course's files keep their own permissions (often root-only),
         # so the kernel can only switch to an unprivileged user inside the bubblewrap view.
@@ -131,25 +133,31 @@ def default_policy(
     }
 
 
-# Top-level folders a kernel needs as they are; every other one (/root, /home, /work, /opt, /srv,
-# ...) is hidden, so no copy of the course anywhere on the machine is visible to student code.
-SYSTEM_FOLDERS = {"usr", "bin", "sbin", "lib", "lib32", "lib64", "libx32", "etc", "sys", "proc",
-                  "dev", "tmp", "var", "run", "boot"}
+# The system folders a kernel needs, read-only; every other top-level folder (/root, /home, /work,
+# /var, /run with its sockets, /opt, ...) does not exist inside the sandbox.
+SYSTEM_FOLDERS = ("usr", "etc", "bin", "sbin", "lib", "lib32", "lib64", "libx32")
+# Variables the kernel may inherit: what Python, Jupyter, the labs and the run profile need.
+KERNEL_ENV = ("PATH", "LANG", "LANGUAGE", "TZ", "TERM", "NBGRADER_EXECUTION", "KERAS_BACKEND",
+              "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "OPENBLAS_CORETYPE",
+              "OPENBLAS_L2_SIZE", "TF_CPP_MIN_LOG_LEVEL", "TF_ENABLE_ONEDNN_OPTS",
+              "CUDA_VISIBLE_DEVICES", "PYTHONHASHSEED")
+KERNEL_ENV_PREFIXES = ("LC_", "RNNLAB_")
+# Under grading, warnings and progress bars stay quiet: correct code never writes to stderr.
+QUIET_ENV = {"PYTHONWARNINGS": "ignore", "TQDM_DISABLE": "1", "PYTHONDONTWRITEBYTECODE": "1"}
 
 
-def _non_system_folders() -> list[Path]:
-    """The top-level folders outside SYSTEM_FOLDERS (real folders, not links)."""
-    root = Path("/")
-    return [root / name for name in sorted(os.listdir(root))
-            if name not in SYSTEM_FOLDERS and (root / name).is_dir() and not (root / name).is_symlink()]
+def kernel_env(env: dict[str, str], home: str) -> dict[str, str]:
+    """The kernel's environment: the allow-listed variables of ``env``, HOME, and quiet output."""
+    kept = {k: v for k, v in env.items() if k in KERNEL_ENV or k.startswith(KERNEL_ENV_PREFIXES)}
+    return {**kept, **QUIET_ENV, "HOME": home}
 
 
 def wrap_command(argv: list[str], workdir: str, rundir: str, policy: dict) -> list[str]:
     """Prefix a kernel command line with the sandbox of ``policy``.
 
     argv:    the kernel's command, e.g. [python, -m, ipykernel_launcher, -f, <connection file>]
-    workdir: the only folder the kernel may write (the notebook's working copy)
-    rundir:  the kernel's private folder (connection file, IPC sockets, HOME)
+    workdir: the kernel's working folder (in bubblewrap: a size-limited tmpfs mounted there)
+    rundir:  the kernel's private folder (connection file, IPC sockets)
     """
     limits = policy["limits"]
     nproc = limits["max_processes"] if policy["uid"] is not None else 4096 + limits["max_processes"]
@@ -163,32 +171,47 @@ def wrap_command(argv: list[str], workdir: str, rundir: str, policy: dict) -> li
         return inner
     if policy["mode"] == "unshare":
         return ["unshare", "--net", "--", *inner]
-    outer = ["bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
-             "--perms", "1777", "--tmpfs", "/dev/shm", "--perms", "1777", "--tmpfs", "/tmp"]
-    hidden = ["/tmp"] + [p for p in policy["hidden"] if os.path.isdir(p) and p not in ("/", "/tmp")]
-    for path in hidden[1:]:
-        outer += ["--tmpfs", path]
+    disk = str(limits["disk_mb"] * 2**20)
+    outer = ["bwrap", "--new-session", "--die-with-parent", "--unshare-net", "--unshare-pid",
+             "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try", "--cap-drop", "ALL"]
+    if policy["uid"] is not None:  # limits.py needs these two to switch to the sandbox user
+        outer += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
+    outer += _system_binds()
+    outer += ["--dev", "/dev", "--proc", "/proc",
+              "--perms", "1777", "--size", str(64 * 2**20), "--tmpfs", "/dev/shm",
+              "--perms", "1777", "--size", disk, "--tmpfs", "/tmp"]
     readable = [p for p in policy["readable"] if os.path.exists(p)]
-    outer += _parents_in(readable + [workdir, rundir], hidden)
+    outer += _parents(readable + [rundir])
     for path in readable:
         outer += ["--ro-bind", path, path]
-    outer += ["--bind", workdir, workdir, "--bind", rundir, rundir, "--chdir", workdir,
-              "--unshare-net", "--unshare-pid", "--unshare-ipc", "--die-with-parent",
-              "--setenv", "HOME", os.path.join(rundir, "home"),
+    outer += ["--bind", rundir, rundir,
+              "--perms", "1777", "--size", disk, "--tmpfs", workdir, "--chdir", workdir,
               "--unsetenv", "JPY_PARENT_PID", "--"]  # its parent is not visible in the PID namespace
     return outer + inner
 
 
-def _parents_in(paths: list[str], hidden: list[str]) -> list[str]:
-    """bwrap options creating, world-readable, the folders between a hidden folder and a bind.
+def _system_binds() -> list[str]:
+    """bwrap options giving the sandbox SYSTEM_FOLDERS: links as links, folders read-only."""
+    options = []
+    for name in SYSTEM_FOLDERS:
+        path = Path("/") / name
+        if path.is_symlink():
+            options += ["--symlink", os.readlink(path), str(path)]
+        elif path.is_dir():
+            options += ["--ro-bind", str(path), str(path)]
+    return options
 
-    (bwrap would create them itself, but only readable by root.)
-    """
+
+def _parents(paths: list[str]) -> list[str]:
+    """bwrap options creating, world-readable, the folders above each bind that are not system
+    folders (bwrap would create them itself, but only readable by root)."""
+    system = [Path("/") / name for name in SYSTEM_FOLDERS]
     options, seen = [], set()
     for path in paths:
         for parent in reversed(Path(path).parents):
-            inside = any(parent.is_relative_to(h) and str(parent) != h for h in hidden)
-            if inside and str(parent) not in seen:
+            if parent in (Path("/"), Path("/tmp")) or any(parent.is_relative_to(p) for p in system):
+                continue
+            if str(parent) not in seen:
                 seen.add(str(parent))
                 options += ["--perms", "0755", "--dir", str(parent)]
     return options
@@ -202,7 +225,11 @@ def _chown_tree(path: str, uid: int) -> None:
 
 
 class SandboxedKernelManager(AsyncKernelManager):
-    """A kernel manager that starts the kernel inside the sandbox and talks to it over IPC."""
+    """A kernel manager that starts the kernel inside the sandbox and talks to it over IPC.
+
+    The kernel's working folder is ``<rundir>/work``, never the notebook's folder: what the
+    kernel leaves there is thrown away, unread, with the rundir.
+    """
 
     policy = Dict(help="sandbox policy from grader.sandbox.default_policy").tag(config=True)
     runtime_root = Unicode("", help="short folder for per-kernel IPC sockets").tag(config=True)
@@ -215,21 +242,27 @@ class SandboxedKernelManager(AsyncKernelManager):
         if not self.policy:
             raise ValueError("SandboxedKernelManager.policy is empty: grade through `python -m grader`")
         self.rundir = tempfile.mkdtemp(prefix="k", dir=self.runtime_root or None)
-        os.mkdir(os.path.join(self.rundir, "home"))
+        workdir = os.path.join(self.rundir, "work")
+        os.mkdir(workdir)
         self.connection_file = os.path.join(self.rundir, "kernel.json")
         self.ip = os.path.join(self.rundir, "s")
         self.kernel_spec.interrupt_mode = "message"  # signals would reach bubblewrap, not Python
+        kw["cwd"] = workdir
         cmd, kw = await super()._async_pre_start_kernel(**kw)
-        workdir = os.path.abspath(kw.get("cwd") or os.getcwd())
         uid = self.policy["uid"]
         if uid is not None:
             _chown_tree(self.rundir, uid)
-            _chown_tree(workdir, uid)
-        env = dict(kw.get("env") or os.environ)
-        env["HOME"] = os.path.join(self.rundir, "home")
-        env.pop("JPY_SESSION_NAME", None)
-        kw["env"] = env
+        os.chmod(self.rundir, 0o711)  # bwrap, without capabilities, must reach work/ inside
+        home = "/tmp" if self.policy["mode"] == "bwrap" else workdir
+        kw["env"] = kernel_env(kw.get("env") or os.environ, home)
         return wrap_command(cmd, workdir, self.rundir, self.policy), kw
+
+    def lock_rundir(self) -> None:
+        """Once the kernel's sockets exist, its IPC folder is root's again: the kernel can no
+        longer create files on the host (only when it runs as the sandbox user)."""
+        if self.policy.get("uid") is not None and getattr(self, "rundir", None):
+            os.chown(self.rundir, 0, 0)
+            os.chmod(self.rundir, 0o711)
 
     async def _async_cleanup_resources(self, restart: bool = False) -> None:
         await super()._async_cleanup_resources(restart=restart)
@@ -238,19 +271,27 @@ class SandboxedKernelManager(AsyncKernelManager):
 
 
 class SandboxedExecute(Execute):
-    """nbgrader's Execute step with the sandboxed kernel and a total time limit per notebook.
+    """nbgrader's Execute step with the sandboxed kernel, a total time limit per notebook, a clean
+    testing state before every test cell, and a cap on each cell's outputs.
 
     Each cell gets min(timeout, time left for the notebook) seconds, so a notebook never runs much
-    longer than ``notebook_timeout`` even when every cell is slow.
+    longer than ``notebook_timeout`` even when every cell is slow. Before the first cell the
+    kernel receives grader/guard.py (a snapshot of the testing machinery), and before every
+    autograded test cell the guard restores it; a test cell whose clean state cannot be restored
+    is not run and scores 0. Outputs past ``output_limit`` bytes in one cell are dropped (errors
+    are always kept).
     """
 
     notebook_timeout = Integer(600, help="seconds for the whole notebook").tag(config=True)
+    output_limit = Integer(2 * 2**20, help="bytes of output kept per cell").tag(config=True)
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("kernel_manager_class", SandboxedKernelManager)
         super().__init__(*args, **kwargs)
         self.timeout_func = self._cell_timeout
         self._deadline = None
+        self._guarded_modules: list[str] = []
+        self._output_bytes: dict[int, int] = {}
 
     def _cell_timeout(self, cell) -> int:
         if self._deadline is None:
@@ -260,4 +301,62 @@ class SandboxedExecute(Execute):
 
     def preprocess(self, nb, resources=None, km=None):
         self._deadline = None
+        self._output_bytes = {}
+        text = "\n".join(cell.source for cell in nb.cells if cell.cell_type == "code")
+        self._guarded_modules = GUARDED_MODULES + (TORCH_MODULES if "torch" in text else [])
         return super().preprocess(nb, resources, km=km)
+
+    async def async_start_new_kernel_client(self):
+        kc = await super().async_start_new_kernel_client()
+        self.km.lock_rundir()
+        source = f"{GUARD_SOURCE}\ninstall({self._guarded_modules!r})\n"
+        if not await self._run_silently(f"exec({source!r}, {{'__name__': '_grader_guard'}})"):
+            raise RuntimeError("the grader's guard could not be installed in the kernel")
+        return kc
+
+    start_new_kernel_client = run_sync(async_start_new_kernel_client)
+
+    async def async_execute_cell(self, cell, cell_index, execution_count=None, store_history=True):
+        if _is_test_cell(cell) and not await self._run_silently(RESET):
+            cell.outputs = [nbformat.v4.new_output(
+                "error", ename="GraderIntegrityError",
+                evalue="the grader could not restore a clean state for this test (the notebook "
+                       "changed the kernel's testing machinery); the test was not run",
+                traceback=[])]
+            return cell
+        return await super().async_execute_cell(cell, cell_index, execution_count, store_history)
+
+    execute_cell = run_sync(async_execute_cell)
+
+    async def _run_silently(self, code: str) -> bool:
+        """Run ``code`` in the kernel without recording it; True if it ran without error."""
+        msg_id = await ensure_async(self.kc.execute(code, silent=True, store_history=False))
+        reply = await self.async_wait_for_reply(msg_id)
+        return bool(reply) and reply["content"].get("status") == "ok"
+
+    def output(self, outs, msg, display_id, cell_index):
+        if msg["msg_type"] == "error":
+            return super().output(outs, msg, display_id, cell_index)
+        content = msg["content"]
+        size = len(json.dumps(content.get("data") or content.get("text") or ""))
+        used = self._output_bytes.get(cell_index, 0)
+        self._output_bytes[cell_index] = used + size
+        if used + size <= self.output_limit:
+            return super().output(outs, msg, display_id, cell_index)
+        if used <= self.output_limit:
+            outs.append(nbformat.v4.new_output(
+                "stream", name="stdout",
+                text=f"\n... further output of this cell dropped (over {self.output_limit:,} bytes)\n"))
+        return None
+
+
+GUARD_SOURCE = Path(__file__).with_name("guard.py").read_text()
+GUARDED_MODULES = ["numpy", "numpy.testing", "math"]
+TORCH_MODULES = ["torch", "torch.testing"]
+RESET = "__import__('sys').modules['_grader_guard'].reset()"
+
+
+def _is_test_cell(cell) -> bool:
+    """An autograded code test cell: graded, not an answer cell."""
+    meta = cell.get("metadata", {}).get("nbgrader") or {}
+    return cell.cell_type == "code" and bool(meta.get("grade")) and not meta.get("solution")

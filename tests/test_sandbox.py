@@ -40,14 +40,15 @@ def run_sandboxed(code: str, course: Path, *args: str, mode: str | None = None, 
     workdir = course.parent / "work"
     workdir.mkdir(exist_ok=True)
     rundir = tempfile.mkdtemp(prefix="sbx")
-    policy = sandbox.default_policy(course, {**GRADING_DEFAULTS, **limits}, [], UID)
+    policy = sandbox.default_policy({**GRADING_DEFAULTS, **limits}, UID)
     if mode:
         policy["mode"] = mode
     if policy["uid"] is not None:
         for folder in (workdir, rundir):
             os.chown(folder, UID, UID)
     cmd = sandbox.wrap_command([sys.executable, "-c", code, *args], str(workdir), rundir, policy)
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=workdir)
+    env = sandbox.kernel_env(os.environ, "/tmp")
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=workdir, env=env)
 
 
 def free_listener() -> socket.socket:
@@ -76,10 +77,11 @@ def test_course_files_are_hidden_but_the_package_and_data_are_readable(course):
 
 
 @needs_bwrap
-def test_only_the_working_folder_is_writable(course):
+def test_only_the_private_scratch_folder_is_writable_and_it_never_reaches_the_host(course):
     code = (
         "import pathlib, sys\n"
         "pathlib.Path('answer.txt').write_text('ok')\n"
+        "print('read back', pathlib.Path('answer.txt').read_text())\n"
         "for target in sys.argv[1:]:\n"
         "    try:\n"
         "        pathlib.Path(target).write_text('x'); print('wrote', target)\n"
@@ -89,9 +91,57 @@ def test_only_the_working_folder_is_writable(course):
     package_file = Path(sandbox.__file__).parent.parent / "rnnlab" / "planted.py"
     done = run_sandboxed(code, course, str(package_file), "/usr/planted", "/etc/planted")
     assert done.returncode == 0, done.stderr
+    assert "read back ok" in done.stdout
     assert "wrote" not in done.stdout and done.stdout.count("refused") == 3
-    assert (course.parent / "work" / "answer.txt").read_text() == "ok"
+    assert not (course.parent / "work" / "answer.txt").exists()
     assert not package_file.exists()
+
+
+@needs_bwrap
+def test_scratch_space_is_bounded(course):
+    code = (
+        "import os\n"
+        "for where in ('.', '/tmp'):\n"
+        "    written = 0\n"
+        "    try:\n"
+        "        with open(os.path.join(where, 'fill'), 'wb') as handle:\n"
+        "            for _ in range(64):\n"
+        "                handle.write(b'x' * 2**20); handle.flush(); written += 1\n"
+        "    except OSError as error:\n"
+        "        print(where, 'full after', written, 'MiB', type(error).__name__)\n"
+    )
+    done = run_sandboxed(code, course, disk_mb=8, output_mb=1024)
+    assert done.stdout.count("full after") == 2, done.stdout + done.stderr
+    for line in done.stdout.splitlines():
+        assert int(line.split()[3]) <= 8, line
+
+
+@needs_bwrap
+def test_only_allow_listed_folders_variables_and_no_capabilities(course, monkeypatch):
+    """/var, /run (with their unix sockets), /home, /root, /srv are not there; the grader's
+    variables are not inherited; a new session; no capabilities left."""
+    monkeypatch.setenv("GRADER_SECRET_TOKEN", "canary-5d1f")
+    monkeypatch.setenv("RNNLAB_PROFILE", "grading")
+    code = (
+        "import os\n"
+        "for path in ('/var', '/run', '/home', '/srv', '/opt', '/sys', '/media', '/mnt'):\n"
+        "    print(path, 'visible' if os.path.exists(path) and os.listdir(path) else 'absent')\n"
+        "print('checkout holds', sorted(os.listdir(os.sys.argv[1])))\n"
+        "print('secret', os.environ.get('GRADER_SECRET_TOKEN'))\n"
+        "print('profile', os.environ.get('RNNLAB_PROFILE'))\n"
+        "print('own session', os.getsid(0) != int(os.sys.argv[2]))\n"
+        "caps = [l for l in open('/proc/self/status') if l.startswith('CapEff')]\n"
+        "print('caps', caps[0].split()[1])\n"
+    )
+    checkout = Path(sandbox.__file__).parent.parent
+    done = run_sandboxed(code, course, str(checkout), str(os.getsid(0)))
+    assert done.returncode == 0, done.stderr
+    assert "visible" not in done.stdout, done.stdout
+    listed = done.stdout.split("checkout holds ")[1].splitlines()[0]
+    assert set(eval(listed)) <= {".venv", "rnnlab", "data", "pyproject.toml", "grader"}, listed
+    assert "secret None" in done.stdout and "profile grading" in done.stdout
+    assert "own session True" in done.stdout
+    assert "caps 0000000000000000" in done.stdout
 
 
 # Student code that tries to reach a listener on the host's 127.0.0.1 (port in argv[1]).
@@ -197,7 +247,7 @@ def test_torch_and_tensorflow_train_inside_a_sandboxed_kernel(course, monkeypatc
     monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
     workdir = course.parent / "work"
     workdir.mkdir()
-    policy = sandbox.default_policy(course, dict(GRADING_DEFAULTS), [], UID)
+    policy = sandbox.default_policy(dict(GRADING_DEFAULTS), UID)
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(TRAIN_CELL)])
     client = NotebookClient(
         nb, timeout=300, kernel_name="python3",

@@ -1,0 +1,184 @@
+"""Lab 03: plausible wrong answers and correct variants for every autograded exercise."""
+
+from mutation import Equivalent, Mutant
+
+LAB = "03_caption_text_generator"
+EXERCISES = {
+    "parameter_count": ("test_parameter_count",),
+    "train_rnn_model": ("test_train_rnn_model_learns", "test_train_rnn_model_targets"),
+    "image_captioning_model": ("test_image_captioning_model",),
+    "captioner_parameter_count": ("optional_test_captioner_parameter_count",),
+    "lstm_model": ("optional_test_lstm_model",),
+}
+
+MUTANTS = [
+    # Question 1: the text generator's parameters
+    Mutant("parameter_count", "one RNN bias vector instead of two",
+           old="+ 2 * hidden_size", new="+ hidden_size"),
+    Mutant("parameter_count", "the classifier's bias forgotten",
+           old="hidden_size * vocab_size + vocab_size", new="hidden_size * vocab_size"),
+    Mutant("parameter_count", "the recurrent matrix W_hh forgotten",
+           old="embed_size * hidden_size + hidden_size * hidden_size", new="embed_size * hidden_size"),
+    Mutant("parameter_count", "the input matrix counted as hidden x hidden",
+           old="embed_size * hidden_size + hidden_size * hidden_size",
+           new="hidden_size * hidden_size + hidden_size * hidden_size"),
+    Mutant("parameter_count", "a float, from a formula with a division",
+           old="return embedding + rnn + classifier", new="return (embedding + rnn + classifier) / 1"),
+    # Question 2: train_rnn_model
+    Mutant("train_rnn_model", "targets not shifted: each word predicts itself",
+           old="scores, _ = model(captions[:-1])  # predict words 2..T from words 1..T-1\n"
+               "            loss = criterion(scores.reshape(-1, scores.shape[-1]), captions[1:]",
+           new="scores, _ = model(captions[:-1])  # predict words 2..T from words 1..T-1\n"
+               "            loss = criterion(scores.reshape(-1, scores.shape[-1]), captions[:-1]"),
+    Mutant("train_rnn_model", "a criterion of its own that counts the padding",
+           old="            loss = criterion(", new="            loss = nn.CrossEntropyLoss()("),
+    Mutant("train_rnn_model", "no zero_grad: gradients pile up over the batches",
+           old="            optimizer.zero_grad()\n", new=""),
+    Mutant("train_rnn_model", "validation computed on the training loader",
+           old="validation_loss(model, criterion, val_loader, device)",
+           new="validation_loss(model, criterion, train_loader, device)"),
+    Mutant("train_rnn_model", "validation loss: the mean of the batch means",
+           old="criterion(scores.reshape(-1, scores.shape[-1]), targets).item() * n_real\n"
+               "        count += n_real",
+           new="criterion(scores.reshape(-1, scores.shape[-1]), targets).item()\n"
+               "        count += 1"),
+    Mutant("train_rnn_model", "training loss: the last batch's loss, not the epoch's mean",
+           old='history["train_loss"].append(sum(losses) / len(losses))',
+           new='history["train_loss"].append(losses[-1])'),
+    Mutant("train_rnn_model", "loss tensors kept instead of floats (and their graphs with them)",
+           old="losses.append(loss.item())", new="losses.append(loss)"),
+    Mutant("train_rnn_model", "zero_grad between backward and step: every step applies nothing",
+           old="            optimizer.zero_grad()\n            loss.backward()\n",
+           new="            loss.backward()\n            optimizer.zero_grad()\n"),
+    # Question 3: the image captioner
+    Mutant("image_captioning_model", "encoder run under torch.no_grad(): its projection never trains",
+           old="image_embedding = self.encoder(images).unsqueeze(0)",
+           new="with torch.no_grad():\n            image_embedding = self.encoder(images).unsqueeze(0)"),
+    Mutant("image_captioning_model", "image embedding detached from the graph",
+           old="self.encoder(images).unsqueeze(0)", new="self.encoder(images).detach().unsqueeze(0)"),
+    Mutant("image_captioning_model", "image after the words instead of before them",
+           old="torch.cat([image_embedding, self.embedder(captions)])",
+           new="torch.cat([self.embedder(captions), image_embedding])"),
+    Mutant("image_captioning_model", "the ResNet passed in ignored: a fresh one built instead",
+           old="        cnn.fc = nn.Linear(cnn.fc.in_features, embed_size)\n        self.encoder = cnn\n",
+           new="        import torchvision\n\n        self.encoder = torchvision.models.resnet18()\n"
+               "        self.encoder.fc = nn.Linear(512, embed_size)\n"),
+    Mutant("image_captioning_model", "the hidden state passed to forward ignored",
+           old="outputs, hidden = self.rnn(inputs, hidden)", new="outputs, hidden = self.rnn(inputs)"),
+    Mutant("image_captioning_model", "projection to the hidden size instead of the embedding size",
+           old="nn.Linear(cnn.fc.in_features, embed_size)", new="nn.Linear(cnn.fc.in_features, hidden_size)"),
+    Mutant("image_captioning_model", "image embedding added to the first word instead of its own step",
+           old="inputs = torch.cat([image_embedding, self.embedder(captions)])  # (T + 1, B, E)",
+           new="inputs = self.embedder(captions)\n        inputs[0] = inputs[0] + image_embedding[0]"),
+    # Optional question 1: the captioner's parameters
+    Mutant("captioner_parameter_count", "ResNet-18 counted with its 1000-class fc layer",
+           old="resnet.named_parameters() if not name.startswith(\"fc.\")",
+           new="resnet.named_parameters()"),
+    Mutant("captioner_parameter_count", "the projection's bias forgotten",
+           old="projection = resnet.fc.in_features * embed_size + embed_size",
+           new="projection = resnet.fc.in_features * embed_size"),
+    Mutant("captioner_parameter_count", "the notebook's n_parameters instead of the text part for "
+                                        "these sizes",
+           old="text_generator_parameter_count(vocab_size, embed_size, hidden_size)",
+           new="n_parameters"),
+    Mutant("captioner_parameter_count", "projection counted to the hidden size",
+           old="resnet.fc.in_features * embed_size + embed_size",
+           new="resnet.fc.in_features * hidden_size + hidden_size"),
+    # Optional question 2: the LSTM
+    Mutant("lstm_model", "forward ignores the hidden state it is given",
+           old="        self.rnn = nn.LSTM(embed_size, hidden_size)\n",
+           new="        self.rnn = nn.LSTM(embed_size, hidden_size)\n\n"
+               "    def forward(self, captions, hidden=None):\n"
+               "        outputs, hidden = self.rnn(self.embedder(captions))\n"
+               "        return self.classifier(outputs), hidden\n"),
+    Mutant("lstm_model", "(h, c) treated as one tensor: only h returned",
+           old="        self.rnn = nn.LSTM(embed_size, hidden_size)\n",
+           new="        self.rnn = nn.LSTM(embed_size, hidden_size)\n\n"
+               "    def forward(self, captions, hidden=None):\n"
+               "        outputs, (h, c) = self.rnn(self.embedder(captions), hidden)\n"
+               "        return self.classifier(outputs), h\n"),
+    Mutant("lstm_model", "the LSTM added next to the RNN, which stays in the model",
+           old="self.rnn = nn.LSTM(embed_size, hidden_size)",
+           new="self.rnn, self.old_rnn = nn.LSTM(embed_size, hidden_size), self.rnn"),
+    Mutant("lstm_model", "batch_first=True on time-major batches",
+           old="nn.LSTM(embed_size, hidden_size)", new="nn.LSTM(embed_size, hidden_size, batch_first=True)"),
+    Mutant("lstm_model", "two stacked LSTM layers",
+           old="nn.LSTM(embed_size, hidden_size)", new="nn.LSTM(embed_size, hidden_size, num_layers=2)"),
+]
+
+EQUIVALENTS = [
+    Equivalent("parameter_count", "factorised formula",
+               answer="""\
+    return vocab_size * (embed_size + hidden_size + 1) + hidden_size * (embed_size + hidden_size + 2)"""),
+    Equivalent("parameter_count", "counted on a model built with those sizes",
+               answer="""\
+    built = TextGeneratorModel(vocab_size, embed_size, hidden_size)
+    return sum(p.numel() for p in built.parameters() if p.requires_grad)"""),
+    Equivalent("train_rnn_model", "no clipping, validation without no_grad or eval, summed losses, "
+                                  "a visible progress bar",
+               answer="""\
+    model = model.to(device)
+    pad = criterion.ignore_index
+    train_losses, val_losses = [], []
+    for epoch in range(n_epochs):
+        model.train()
+        epoch_losses = []
+        for batch in tqdm(train_loader):
+            captions = batch[1].to(device)
+            inputs, targets = captions[:-1], captions[1:]
+            scores, _ = model(inputs)
+            loss = criterion(scores.flatten(0, 1), targets.flatten())
+            model.zero_grad()
+            loss.backward()
+            optimizer.step()
+            epoch_losses.append(float(loss))
+        train_losses.append(float(sum(epoch_losses) / len(epoch_losses)))
+        summed, tokens = 0.0, 0
+        for batch in val_loader:
+            captions = batch[1].to(device)
+            scores, _ = model(captions[:-1])
+            summed += nn.functional.cross_entropy(scores.flatten(0, 1), captions[1:].flatten(),
+                                                  ignore_index=pad, reduction="sum").item()
+            tokens += int((captions[1:] != pad).sum())
+        val_losses.append(summed / tokens)
+        print(f"epoch {epoch + 1}: train {train_losses[-1]:.3f}, validation {val_losses[-1]:.3f}")
+    return {"train_loss": train_losses, "val_loss": val_losses}"""),
+    Equivalent("image_captioning_model", "a deep copy of the ResNet, batch_first RNN on permuted "
+                                         "inputs, explicit zero state",
+               answer="""\
+    def __init__(self, cnn, vocab_size, embed_size=300, hidden_size=512):
+        super().__init__()
+        import copy
+
+        self.encoder = copy.deepcopy(cnn)
+        self.encoder.fc = nn.Linear(512, embed_size)
+        self.embedder = nn.Embedding(vocab_size, embed_size)
+        self.rnn = nn.RNN(embed_size, hidden_size, batch_first=True)
+        self.classifier = nn.Linear(hidden_size, vocab_size)
+
+    def forward(self, images, captions, hidden=None):
+        words = self.embedder(captions.t())  # (B, T, E)
+        inputs = torch.cat([self.encoder(images)[:, None, :], words], dim=1)  # (B, T + 1, E)
+        if hidden is None:
+            hidden = inputs.new_zeros(1, inputs.shape[0], self.rnn.hidden_size)
+        outputs, hidden = self.rnn(inputs, hidden)
+        return self.classifier(outputs).transpose(0, 1), hidden"""),
+    Equivalent("captioner_parameter_count", "the ResNet body as a constant, built model for the "
+                                            "text part",
+               answer="""\
+    body = 11_176_512  # torchvision's ResNet-18 without fc
+    projection = 512 * embed_size + embed_size
+    text_part = sum(p.numel() for p in TextGeneratorModel(vocab_size, embed_size, hidden_size).parameters())
+    return body + projection + text_part"""),
+    Equivalent("lstm_model", "all layers and forward written out again",
+               answer="""\
+    def __init__(self, vocab_size, embed_size=300, hidden_size=512):
+        nn.Module.__init__(self)
+        self.embedder = nn.Embedding(vocab_size, embed_size)
+        self.rnn = nn.LSTM(input_size=embed_size, hidden_size=hidden_size, num_layers=1)
+        self.classifier = nn.Linear(hidden_size, vocab_size)
+
+    def forward(self, captions, hidden=None):
+        outputs, (h, c) = self.rnn(self.embedder(captions), hidden)
+        return self.classifier(outputs), (h, c)"""),
+]

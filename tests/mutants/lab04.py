@@ -1,0 +1,329 @@
+"""Lab 04: plausible wrong answers and correct variants for every autograded exercise."""
+from mutation import Equivalent, Mutant
+
+LAB = "04_captioning_rnn_numpy"
+# answer cell grade_id -> the test cells (grade_ids) that grade it
+EXERCISES = {
+    "rnn_step_forward": ("test_rnn_step_forward",),
+    "rnn_step_backward": ("test_rnn_step_backward",),
+    "rnn_forward": ("test_rnn_forward", "test_rnn_matches_torch"),
+    "rnn_backward": ("test_rnn_backward",),
+    "word_embedding_forward": ("test_word_embedding_forward",),
+    "word_embedding_backward": ("test_word_embedding_backward",),
+    # the LSTM branch of the model (loss and sampling) is graded in section 8
+    "captioning_rnn": ("test_captioning_loss_value", "test_captioning_gradients",
+                       "test_overfit_rnn", "test_sample", "test_lstm_forward",
+                       "test_lstm_backward"),
+    "lstm_step_forward": ("test_lstm_step_forward",),
+    "lstm_step_backward": ("test_lstm_step_backward",),
+    "lstm_forward": ("test_lstm_forward", "test_lstm_backward"),
+}
+
+_RNN_BACKWARD_LOOP = """\
+        dx[:, t], dprev_h, dWx_t, dWh_t, db_t = rnn_step_backward(dh[:, t] + dprev_h, cache[t])
+        dWx += dWx_t
+        dWh += dWh_t
+        db += db_t
+    dh0 = dprev_h
+"""
+_LOSS_BACKWARD = """\
+        backward = rnn_backward if self.cell_type == "rnn" else lstm_backward
+        dx, dh0, grads["Wx"], grads["Wh"], grads["b"] = backward(dh, rnn_cache)
+"""
+_SAMPLE_STEP = """\
+            x = p["W_embed"][words]
+            if self.cell_type == "rnn":
+                h, _ = rnn_step_forward(x, h, p["Wx"], p["Wh"], p["b"])
+            else:
+                h, c, _ = lstm_step_forward(x, h, c, p["Wx"], p["Wh"], p["b"])
+            words = np.argmax(h @ p["W_vocab"] + p["b_vocab"], axis=1)
+            captions[:, t] = words
+"""
+_LSTM_GATES = """\
+    i, f, o = sigmoid(a[:, :H]), sigmoid(a[:, H:2 * H]), sigmoid(a[:, 2 * H:3 * H])
+    g = np.tanh(a[:, 3 * H:])
+"""
+_LSTM_FORWARD_LOOP = """\
+    cache = []
+    for t in range(T):
+        prev_h, prev_c, step_cache = lstm_step_forward(x[:, t], prev_h, prev_c, Wx, Wh, b)
+        h[:, t] = prev_h
+        cache.append(step_cache)
+"""
+
+# the real grader also grades this one (killed by a hidden test only, the LSTM sampling check)
+GRADER_SAMPLE = 38
+
+MUTANTS = [
+    # rnn_step_forward
+    Mutant("rnn_step_forward", "bias forgotten",
+           old="np.tanh(x @ Wx + prev_h @ Wh + b)", new="np.tanh(x @ Wx + prev_h @ Wh)"),
+    Mutant("rnn_step_forward", "hidden-to-hidden weight transposed",
+           old="prev_h @ Wh + b", new="prev_h @ Wh.T + b"),
+    Mutant("rnn_step_forward", "sigmoid instead of tanh",
+           old="next_h = np.tanh(x @ Wx + prev_h @ Wh + b)",
+           new="next_h = sigmoid(x @ Wx + prev_h @ Wh + b)"),
+    Mutant("rnn_step_forward", "previous hidden state ignored",
+           old="np.tanh(x @ Wx + prev_h @ Wh + b)", new="np.tanh(x @ Wx + b)"),
+    # rnn_step_backward
+    Mutant("rnn_step_backward", "tanh derivative written as 1 - h",
+           old="(1 - next_h**2)", new="(1 - next_h)"),
+    Mutant("rnn_step_backward", "tanh derivative applied to the output again: 1 - tanh(h)^2",
+           old="(1 - next_h**2)", new="(1 - np.tanh(next_h)**2)"),
+    Mutant("rnn_step_backward", "tanh derivative forgotten in dprev_h",
+           old="dprev_h = da @ Wh.T", new="dprev_h = dnext_h @ Wh.T"),
+    Mutant("rnn_step_backward", "dWh transposed",
+           old="dWh = prev_h.T @ da", new="dWh = da.T @ prev_h"),
+    Mutant("rnn_step_backward", "bias gradient summed over the wrong axis",
+           old="db = da.sum(axis=0)", new="db = da.sum(axis=1)"),
+    # rnn_forward
+    Mutant("rnn_forward", "hidden state not carried: every step starts from h0",
+           old="rnn_step_forward(x[:, t], prev_h,", new="rnn_step_forward(x[:, t], h0,"),
+    Mutant("rnn_forward", "off by one: stores the state entering each step, not the new one",
+           old=("        prev_h, step_cache = rnn_step_forward(x[:, t], prev_h, Wx, Wh, b)\n"
+                "        h[:, t] = prev_h\n"),
+           new=("        h[:, t] = prev_h\n"
+                "        prev_h, step_cache = rnn_step_forward(x[:, t], prev_h, Wx, Wh, b)\n")),
+    Mutant("rnn_forward", "h0 overwritten in place: the state is updated with prev_h[:] = ...",
+           old="        prev_h, step_cache = rnn_step_forward(x[:, t], prev_h, Wx, Wh, b)\n",
+           new=("        next_h, step_cache = rnn_step_forward(x[:, t], prev_h, Wx, Wh, b)\n"
+                "        prev_h[:] = next_h\n")),
+    Mutant("rnn_forward", "time-major indexing: x[t] instead of x[:, t]",
+           old="rnn_step_forward(x[:, t],", new="rnn_step_forward(x[t],"),
+    # rnn_backward
+    Mutant("rnn_backward", "gradient from the next step not added to dh",
+           old="rnn_step_backward(dh[:, t] + dprev_h, cache[t])",
+           new="rnn_step_backward(dh[:, t], cache[t])"),
+    Mutant("rnn_backward", "dWh overwritten at each step instead of summed",
+           old="dWh += dWh_t", new="dWh = dWh_t"),
+    Mutant("rnn_backward", "walks forward in time instead of backward",
+           old="for t in reversed(range(T)):", new="for t in range(T):"),
+    Mutant("rnn_backward", "dh0 taken as the gradient entering step 0, not the one leaving it",
+           old=_RNN_BACKWARD_LOOP,
+           new=_RNN_BACKWARD_LOOP.replace("dh[:, t] + dprev_h,", "dcurrent,").replace(
+               "        dx[:, t]", "        dcurrent = dh[:, t] + dprev_h\n        dx[:, t]").replace(
+               "dh0 = dprev_h", "dh0 = dcurrent")),
+    # word_embedding_forward
+    Mutant("word_embedding_forward", "word ids transposed", old="out = W[x]", new="out = W[x.T]"),
+    Mutant("word_embedding_forward", "word ids taken as 1-based", old="out = W[x]",
+           new="out = W[x - 1]"),
+    Mutant("word_embedding_forward", "one-hot vectors sized by the largest id seen, not by V",
+           old="out = W[x]", new="out = np.eye(x.max() + 1)[x] @ W"),
+    # word_embedding_backward
+    Mutant("word_embedding_backward", "dW[x] += dout: a repeated word keeps one gradient",
+           old="np.add.at(dW, x, dout)", new="dW[x] += dout"),
+    Mutant("word_embedding_backward", "fancy-index += per time step: repeats within a step lost",
+           old="np.add.at(dW, x, dout)",
+           new="for t in range(x.shape[1]):\n        dW[x[:, t]] += dout[:, t]"),
+    Mutant("word_embedding_backward", "gradient averaged over the batch",
+           old="np.add.at(dW, x, dout)", new="np.add.at(dW, x, dout / len(x))"),
+    # captioning_rnn: the loss
+    Mutant("captioning_rnn", "captions not shifted: each step predicts its own input",
+           old="captions_in, captions_out = captions[:, :-1], captions[:, 1:]",
+           new="captions_in, captions_out = captions, captions"),
+    Mutant("captioning_rnn", "captions shifted the wrong way",
+           old="captions_in, captions_out = captions[:, :-1], captions[:, 1:]",
+           new="captions_in, captions_out = captions[:, 1:], captions[:, :-1]"),
+    Mutant("captioning_rnn", "<NULL> padding counted in the loss (no mask)",
+           old="mask = captions_out != self._null",
+           new="mask = np.ones(captions_out.shape, dtype=bool)"),
+    Mutant("captioning_rnn", "mask computed on the inputs instead of the targets",
+           old="mask = captions_out != self._null", new="mask = captions_in != self._null"),
+    Mutant("captioning_rnn", "initial hidden state projected without its bias",
+           old='h0, proj_cache = affine_forward(features, p["W_proj"], p["b_proj"])',
+           new='h0, proj_cache = affine_forward(features, p["W_proj"], 0 * p["b_proj"])'),
+    Mutant("captioning_rnn", "loss and gradient averaged over the time steps too",
+           old="        loss, dscores = temporal_softmax_loss(scores, captions_out, mask)\n",
+           new=("        loss, dscores = temporal_softmax_loss(scores, captions_out, mask)\n"
+                "        loss, dscores = loss / mask.shape[1], dscores / mask.shape[1]\n")),
+    Mutant("captioning_rnn", "gradient of h0 taken from the first step's output, not from BPTT",
+           old='affine_backward(dh0, proj_cache)', new='affine_backward(dh[:, 0], proj_cache)'),
+    Mutant("captioning_rnn", "BPTT written by hand that drops the gradient from step t + 1",
+           old=_LOSS_BACKWARD,
+           new=_LOSS_BACKWARD + """\
+        if self.cell_type == "rnn":
+            for name in ("Wx", "Wh", "b"):
+                grads[name] = np.zeros_like(p[name])
+            for t in reversed(range(x.shape[1])):
+                dx[:, t], dh0, dWx, dWh, db = rnn_step_backward(dh[:, t], rnn_cache[t])
+                grads["Wx"], grads["Wh"], grads["b"] = grads["Wx"] + dWx, grads["Wh"] + dWh, grads["b"] + db
+"""),
+    Mutant("captioning_rnn", "the LSTM branch calls rnn_backward",
+           old='backward = rnn_backward if self.cell_type == "rnn" else lstm_backward',
+           new="backward = rnn_backward"),
+    # captioning_rnn: sampling
+    Mutant("captioning_rnn", "sampling feeds <START> at every step (argmax not fed back)",
+           old=('            words = np.argmax(h @ p["W_vocab"] + p["b_vocab"], axis=1)\n'
+                "            captions[:, t] = words\n"),
+           new='            captions[:, t] = np.argmax(h @ p["W_vocab"] + p["b_vocab"], axis=1)\n'),
+    Mutant("captioning_rnn", "sampling starts from a zero state, not from the projected image",
+           old='h, _ = affine_forward(features, p["W_proj"], p["b_proj"])',
+           new='h = np.zeros((len(features), p["Wh"].shape[0]))'),
+    Mutant("captioning_rnn", "sampling starts from <NULL> instead of <START>",
+           old="words = np.full(len(features), self._start)",
+           new="words = np.full(len(features), self._null)"),
+    Mutant("captioning_rnn", "sampling writes the input word: <START> in column 0, one step late",
+           old=_SAMPLE_STEP,
+           new="            captions[:, t] = words\n" + _SAMPLE_STEP.replace(
+               "            captions[:, t] = words\n", "")),
+    Mutant("captioning_rnn", "sampling restarts every step from the image's hidden state",
+           old='h, _ = rnn_step_forward(x, h, p["Wx"], p["Wh"], p["b"])',
+           new=('h, _ = rnn_step_forward(x, affine_forward(features, p["W_proj"], p["b_proj"])[0],'
+                ' p["Wx"], p["Wh"], p["b"])')),
+    Mutant("captioning_rnn", "sampling draws from the softmax with the global RNG instead of argmax",
+           old='            words = np.argmax(h @ p["W_vocab"] + p["b_vocab"], axis=1)\n',
+           new=("            scores = h @ p[\"W_vocab\"] + p[\"b_vocab\"]\n"
+                "            probs = np.exp(scores - scores.max(axis=1, keepdims=True))\n"
+                "            probs /= probs.sum(axis=1, keepdims=True)\n"
+                "            words = np.array([np.random.choice(len(q), p=q) for q in probs])\n")),
+    Mutant("captioning_rnn", "LSTM sampling does not carry the cell state",
+           old='h, c, _ = lstm_step_forward(x, h, c, p["Wx"], p["Wh"], p["b"])',
+           new='h, _c, _ = lstm_step_forward(x, h, c, p["Wx"], p["Wh"], p["b"])'),
+    # lstm_step_forward
+    Mutant("lstm_step_forward", "gate blocks sliced as i, f, g, o (PyTorch's order)",
+           old=_LSTM_GATES,
+           new=_LSTM_GATES.replace("a[:, 2 * H:3 * H])", "a[:, 3 * H:])").replace(
+               "g = np.tanh(a[:, 3 * H:])", "g = np.tanh(a[:, 2 * H:3 * H])")),
+    Mutant("lstm_step_forward", "candidate g squashed with sigmoid instead of tanh",
+           old="g = np.tanh(a[:, 3 * H:])", new="g = sigmoid(a[:, 3 * H:])"),
+    Mutant("lstm_step_forward", "no tanh on the cell state in h",
+           old="next_h = o * tanh_c", new="next_h = o * next_c"),
+    Mutant("lstm_step_forward", "input and forget gates swapped",
+           old="next_c = f * prev_c + i * g", new="next_c = i * prev_c + f * g"),
+    # lstm_step_backward
+    Mutant("lstm_step_backward", "cell-state gradient dnext_c not carried",
+           old="dc = dnext_c + dnext_h * o * (1 - tanh_c**2)",
+           new="dc = dnext_h * o * (1 - tanh_c**2)"),
+    Mutant("lstm_step_backward", "path from h_t to c_t forgotten",
+           old="dc = dnext_c + dnext_h * o * (1 - tanh_c**2)", new="dc = dnext_c"),
+    Mutant("lstm_step_backward", "tanh derivative written as 1 - tanh(c)",
+           old="(1 - tanh_c**2)", new="(1 - tanh_c)"),
+    Mutant("lstm_step_backward", "forget gate missing from dprev_c",
+           old="da @ Wh.T, dc * f", new="da @ Wh.T, dc"),
+    Mutant("lstm_step_backward", "output gate's gradient taken from dc instead of dnext_h",
+           old="dnext_h * tanh_c * o * (1 - o)", new="dc * tanh_c * o * (1 - o)"),
+    Mutant("lstm_step_backward", "gradient blocks concatenated as i, f, g, o",
+           old="dnext_h * tanh_c * o * (1 - o), dc * i * (1 - g**2)]",
+           new="dc * i * (1 - g**2), dnext_h * tanh_c * o * (1 - o)]"),
+    # lstm_forward (and lstm_backward, same cell)
+    Mutant("lstm_forward", "cell state started at h0 instead of zero",
+           old="prev_h, prev_c = h0, np.zeros_like(h0)", new="prev_h, prev_c = h0, h0"),
+    Mutant("lstm_forward", "cell state not carried between steps",
+           old="lstm_step_forward(x[:, t], prev_h, prev_c, Wx, Wh, b)",
+           new="lstm_step_forward(x[:, t], prev_h, np.zeros_like(h0), Wx, Wh, b)"),
+    Mutant("lstm_forward", "returns the cell states instead of the hidden states",
+           old="        h[:, t] = prev_h\n", new="        h[:, t] = prev_c\n"),
+    Mutant("lstm_forward", "backward: cell-state gradient not carried to the previous step",
+           old="dh[:, t] + dprev_h, dprev_c, cache[t])",
+           new="dh[:, t] + dprev_h, np.zeros_like(dprev_c), cache[t])"),
+    Mutant("lstm_forward", "backward: gradient from the next step not added to dh",
+           old="dh[:, t] + dprev_h, dprev_c, cache[t])", new="dh[:, t], dprev_c, cache[t])"),
+    Mutant("lstm_forward", "backward: dWx overwritten at each step instead of summed",
+           old="dWx += dWx_t", new="dWx = dWx_t"),
+]
+
+EQUIVALENTS = [
+    Equivalent("rnn_step_forward", "tanh from exponentials (overflows with a warning, still right)",
+               answer="""\
+    a = x.dot(Wx) + prev_h.dot(Wh) + b
+    next_h = 1 - 2 / (np.exp(2 * a) + 1)
+    cache = (x, prev_h, Wx, Wh, next_h)
+"""),
+    Equivalent("rnn_step_backward", "einsum and 1 - h*h written out", answer="""\
+    x, prev_h, Wx, Wh, next_h = cache
+    da = dnext_h - dnext_h * next_h * next_h
+    dx = np.einsum("nh,dh->nd", da, Wx)
+    dprev_h = np.einsum("nh,kh->nk", da, Wh)
+    dWx = np.einsum("nd,nh->dh", x, da)
+    dWh = np.einsum("nk,nh->kh", prev_h, da)
+    db = np.sum(da, axis=0)
+"""),
+    Equivalent("rnn_forward", "a list of states stacked at the end, time-major loop, progress bar",
+               answer="""\
+    from tqdm.auto import tqdm
+
+    states, cache, prev_h = [], [], h0
+    for x_t in tqdm(x.transpose(1, 0, 2), leave=False):
+        prev_h, step_cache = rnn_step_forward(x_t, prev_h, Wx, Wh, b)
+        states.append(prev_h)
+        cache.append(step_cache)
+    h = np.stack(states, axis=1)
+"""),
+    Equivalent("rnn_backward", "gradients collected in lists and summed at the end", answer="""\
+    T = dh.shape[1]
+    dxs, dWxs, dWhs, dbs = [], [], [], []
+    dnext = np.zeros_like(dh[:, 0])
+    for t in range(T - 1, -1, -1):
+        dx_t, dnext, dWx_t, dWh_t, db_t = rnn_step_backward(dh[:, t] + dnext, cache[t])
+        dxs.insert(0, dx_t)
+        dWxs.append(dWx_t)
+        dWhs.append(dWh_t)
+        dbs.append(db_t)
+    dx, dh0 = np.stack(dxs, axis=1), dnext
+    dWx, dWh, db = sum(dWxs), sum(dWhs), sum(dbs)
+"""),
+    Equivalent("word_embedding_forward", "np.take along the rows", old="out = W[x]",
+               new="out = np.take(W, x, axis=0)"),
+    Equivalent("word_embedding_forward", "one-hot rows times W", old="out = W[x]",
+               new="out = np.eye(W.shape[0])[x] @ W"),
+    Equivalent("word_embedding_backward", "a loop over every (n, t)",
+               old="np.add.at(dW, x, dout)",
+               new="for n, t in np.ndindex(x.shape):\n        dW[x[n, t]] += dout[n, t]"),
+    Equivalent("word_embedding_backward", "one-hot matrix product",
+               old="np.add.at(dW, x, dout)",
+               new="dW += np.eye(shape[0])[x.ravel()].T @ dout.reshape(-1, shape[1])"),
+    Equivalent("captioning_rnn", "h0's gradients by hand and dh masked before the RNN backward",
+               old=_LOSS_BACKWARD + """\
+        grads["W_embed"] = word_embedding_backward(dx, embed_cache)
+        _, grads["W_proj"], grads["b_proj"] = affine_backward(dh0, proj_cache)
+""",
+               new=_LOSS_BACKWARD.replace("backward(dh, rnn_cache)",
+                                          "backward(dh * mask[:, :, None], rnn_cache)") + """\
+        grads["W_embed"] = word_embedding_backward(dx, embed_cache)
+        grads["W_proj"], grads["b_proj"] = features.T @ dh0, dh0.sum(axis=0)
+"""),
+    Equivalent("captioning_rnn", "sampling through the layers' functions, stopping once all ended",
+               old=_SAMPLE_STEP,
+               new=_SAMPLE_STEP.replace(
+                   'x = p["W_embed"][words]',
+                   'x = word_embedding_forward(words[:, None], p["W_embed"])[0][:, 0]').replace(
+                   'np.argmax(h @ p["W_vocab"] + p["b_vocab"], axis=1)',
+                   'temporal_affine_forward(h[:, None], p["W_vocab"], p["b_vocab"])[0][:, 0]'
+                   '.argmax(axis=1)') + """\
+            if (captions[:, :t + 1] == self._end).any(axis=1).all():
+                break
+"""),
+    Equivalent("lstm_step_forward", "np.split into four blocks and a hand-written sigmoid",
+               answer="""\
+    a = np.dot(x, Wx) + np.dot(prev_h, Wh) + b
+    a_i, a_f, a_o, a_g = np.split(a, 4, axis=1)
+    i, f, o = (1 / (1 + np.exp(-block)) for block in (a_i, a_f, a_o))
+    g = np.tanh(a_g)
+    next_c = prev_c * f + g * i
+    tanh_c = np.tanh(next_c)
+    next_h = tanh_c * o
+    cache = (x, prev_h, prev_c, Wx, Wh, i, f, o, g, tanh_c)
+"""),
+    Equivalent("lstm_step_backward", "da filled block by block", answer="""\
+    x, prev_h, prev_c, Wx, Wh, i, f, o, g, tanh_c = cache
+    H = prev_h.shape[1]
+    dc = dnext_c + dnext_h * o * (1 - tanh_c * tanh_c)
+    da = np.empty((x.shape[0], 4 * H))
+    da[:, :H] = dc * g * i * (1 - i)
+    da[:, H:2 * H] = dc * prev_c * f * (1 - f)
+    da[:, 2 * H:3 * H] = dnext_h * tanh_c * o * (1 - o)
+    da[:, 3 * H:] = dc * i * (1 - g * g)
+    dx, dprev_h, dprev_c = np.dot(da, Wx.T), np.dot(da, Wh.T), f * dc
+    dWx, dWh, db = np.dot(x.T, da), np.dot(prev_h.T, da), np.sum(da, axis=0)
+"""),
+    Equivalent("lstm_forward", "a list of states stacked at the end, cache as a tuple",
+               old=_LSTM_FORWARD_LOOP,
+               new="""\
+    states, cache = [], []
+    for t in range(T):
+        prev_h, prev_c, step_cache = lstm_step_forward(x[:, t], prev_h, prev_c, Wx, Wh, b)
+        states.append(prev_h)
+        cache.append(step_cache)
+    h, cache = np.stack(states, axis=1), tuple(cache)
+"""),
+]

@@ -1,0 +1,224 @@
+"""Lab 02: plausible wrong answers and correct variants for every autograded exercise."""
+
+from mutation import Equivalent, Mutant
+
+LAB = "02_word_rnn_lyrics"
+EXERCISES = {
+    "readTextData": ("test_readTextData",),
+    "get_batches": ("test_get_batches",),
+    "rnn_forward": ("test_rnn_forward",),
+    "train_step": ("test_train_step",),
+    "lstm": ("test_lstm",),
+}
+MUTANTS = [
+    # Exercise 1: readTextData
+    Mutant("readTextData", "targets not shifted: each word is its own target",
+           old="out_text = int_text[1:n + 1]", new="out_text = int_text[:n]"),
+    Mutant("readTextData", "the original lab's wrap-around: the last target is the first word",
+           old="out_text = int_text[1:n + 1].reshape(batch_size, -1)",
+           new="out_text = np.roll(int_text[:n], -1).reshape(batch_size, -1)"),
+    Mutant("readTextData", "targets shifted the wrong way: the previous word, not the next",
+           old="out_text = int_text[1:n + 1]", new="out_text = np.roll(int_text[:n], 1)"),
+    Mutant("readTextData", "no word kept for the last target: num_batches off by one",
+           old="num_batches = (len(words) - 1) //", new="num_batches = len(words) //"),
+    Mutant("readTextData", "vocabulary sorted alphabetically, not by decreasing count",
+           old="sorted(word_counts, key=word_counts.get, reverse=True)", new="sorted(word_counts)"),
+    Mutant("readTextData", "least frequent word first",
+           old="key=word_counts.get, reverse=True)", new="key=word_counts.get)"),
+    Mutant("readTextData", "vocabulary built from the kept words only, not the whole text",
+           old="    word_counts = Counter(words)\n",
+           new="    word_counts = Counter(words[:(len(words) - 1) // (batch_size * seq_size) "
+               "* batch_size * seq_size + 1])\n"),
+    Mutant("readTextData", "rows interleaved (reshape to (-1, batch_size) and transpose)",
+           old="in_text = int_text[:n].reshape(batch_size, -1)\n"
+               "    out_text = int_text[1:n + 1].reshape(batch_size, -1)",
+           new="in_text = int_text[:n].reshape(-1, batch_size).T\n"
+               "    out_text = int_text[1:n + 1].reshape(-1, batch_size).T"),
+    Mutant("readTextData", "a text too short for one batch gives empty arrays, no ValueError",
+           old="    if num_batches == 0:\n", new="    if num_batches < 0:\n"),
+    Mutant("readTextData", "word indices stored as floats",
+           old="dtype=np.int64)", new="dtype=np.float32)"),
+    # Exercise 2: get_batches
+    Mutant("get_batches", "leftover columns yielded as a short last batch",
+           old="range(0, num_batches * seq_size, seq_size)", new="range(0, in_text.shape[1], seq_size)"),
+    Mutant("get_batches", "off by one: the last whole batch dropped",
+           old="range(0, num_batches * seq_size, seq_size)",
+           new="range(0, (num_batches - 1) * seq_size, seq_size)"),
+    Mutant("get_batches", "targets taken from in_text",
+           old="out_text[:, i:i + seq_size]", new="in_text[:, i:i + seq_size]"),
+    Mutant("get_batches", "rows sliced instead of columns",
+           old="yield in_text[:, i:i + seq_size], out_text[:, i:i + seq_size]",
+           new="yield in_text[i:i + seq_size], out_text[i:i + seq_size]"),
+    Mutant("get_batches", "overlapping batches: a stride of one column",
+           old="range(0, num_batches * seq_size, seq_size)",
+           new="range(0, in_text.shape[1] - seq_size + 1)"),
+    Mutant("get_batches", "a list of batches returned instead of a generator",
+           answer="""\
+    num_batches = in_text.shape[1] // seq_size
+    return [(in_text[:, i:i + seq_size], out_text[:, i:i + seq_size])
+            for i in range(0, num_batches * seq_size, seq_size)]"""),
+    # Exercise 3: RNN.forward
+    Mutant("rnn_forward", "the hidden state passed in ignored (zeros used)",
+           old="self.rnn(self.embedding(x), hidden)", new="self.rnn(self.embedding(x))"),
+    Mutant("rnn_forward", "the state passed in returned instead of the new one",
+           old="        outputs, hidden = self.rnn(self.embedding(x), hidden)\n"
+               "        return self.dense(outputs), hidden",
+           new="        outputs, _ = self.rnn(self.embedding(x), hidden)\n"
+               "        return self.dense(outputs), hidden"),
+    Mutant("rnn_forward", "softmax probabilities returned instead of logits",
+           old="return self.dense(outputs), hidden",
+           new="return torch.softmax(self.dense(outputs), dim=-1), hidden"),
+    Mutant("rnn_forward", "logits of the last step only",
+           old="return self.dense(outputs), hidden", new="return self.dense(hidden[-1]), hidden"),
+    Mutant("rnn_forward", "the final hidden state mapped to logits at every step",
+           old="return self.dense(outputs), hidden",
+           new="return self.dense(hidden[-1])[:, None, :].expand(-1, x.shape[1], -1), hidden"),
+    Mutant("rnn_forward", "word indices fed to the RNN as numbers (embedding skipped)",
+           old="self.rnn(self.embedding(x), hidden)",
+           new="self.rnn(x[..., None].float().expand(-1, -1, self.rnn.input_size), hidden)"),
+    # Exercise 4: train_step
+    Mutant("train_step", "y.view(-1) on the column slices get_batches yields (not contiguous)",
+           old="y.reshape(-1)", new="y.view(-1)"),
+    Mutant("train_step", "no zero_grad: gradients pile up over the steps",
+           old="    optimizer.zero_grad()\n", new=""),
+    Mutant("train_step", "gradients not clipped",
+           old="    nn.utils.clip_grad_norm_(net.parameters(), clip_norm)\n", new=""),
+    Mutant("train_step", "clipped after the optimiser step",
+           old="    nn.utils.clip_grad_norm_(net.parameters(), clip_norm)\n    optimizer.step()\n",
+           new="    optimizer.step()\n    nn.utils.clip_grad_norm_(net.parameters(), clip_norm)\n"),
+    Mutant("train_step", "clip_norm ignored: the notebook's OPTS.gradients_norm used instead",
+           old="clip_grad_norm_(net.parameters(), clip_norm)",
+           new="clip_grad_norm_(net.parameters(), OPTS.gradients_norm)"),
+    Mutant("train_step", "each entry clipped to the threshold instead of the global norm",
+           old="clip_grad_norm_(net.parameters(), clip_norm)",
+           new="clip_grad_value_(net.parameters(), clip_norm)"),
+    Mutant("train_step", "the new hidden state returned without detaching",
+           old="return loss.item(), detach_hidden(hidden)", new="return loss.item(), hidden"),
+    Mutant("train_step", "the carried state ignored: every batch starts from zeros",
+           old="logits, hidden = net(x, hidden)",
+           new="logits, hidden = net(x, net.init_hidden(x.shape[0], x.device))"),
+    Mutant("train_step", "the state passed in returned instead of the new one",
+           old="    logits, hidden = net(x, hidden)\n",
+           new="    logits, _ = net(x, hidden)\n"),
+    Mutant("train_step", "hidden.detach(): breaks on an LSTM's (h, c) pair",
+           old="detach_hidden(hidden)", new="hidden.detach()"),
+    Mutant("train_step", "the loss tensor returned instead of a float",
+           old="return loss.item(),", new="return loss,"),
+    Mutant("train_step", "no optimiser step",
+           old="    optimizer.step()\n", new=""),
+    # Exercise 5: LSTM
+    Mutant("lstm", "the state as one tensor instead of the pair (h, c)",
+           old="return torch.zeros(shape, device=device), torch.zeros(shape, device=device)",
+           new="return torch.zeros((2, *shape), device=device)"),
+    Mutant("lstm", "state shaped (batch, layers, hidden)",
+           old="shape = (self.num_layers, batch_size, self.hidden_size)",
+           new="shape = (batch_size, self.num_layers, self.hidden_size)"),
+    Mutant("lstm", "num_layers ignored: always one LSTM layer",
+           old="nn.LSTM(embedding_size, hidden_size, num_layers=num_layers, batch_first=True)",
+           new="nn.LSTM(embedding_size, hidden_size, batch_first=True)"),
+    Mutant("lstm", "batch_first forgotten: batch and time axes swapped inside the LSTM",
+           old="num_layers=num_layers, batch_first=True)", new="num_layers=num_layers)"),
+    Mutant("lstm", "the state passed in ignored (zeros used)",
+           old="self.lstm(self.embedding(x), hidden)", new="self.lstm(self.embedding(x))"),
+    Mutant("lstm", "h returned twice: the cell state c lost",
+           old="        outputs, hidden = self.lstm(self.embedding(x), hidden)\n"
+               "        return self.dense(outputs), hidden",
+           new="        outputs, (h, c) = self.lstm(self.embedding(x), hidden)\n"
+               "        return self.dense(outputs), (h, h)"),
+    Mutant("lstm", "the notebook's OPTS.hidden_size used instead of the constructor's argument",
+           old="shape = (self.num_layers, batch_size, self.hidden_size)",
+           new="shape = (self.num_layers, batch_size, OPTS.hidden_size)"),
+]
+EQUIVALENTS = [
+    Equivalent("readTextData", "most_common and a loop over the rows",
+               answer="""\
+    int_to_vocab = {index: word for index, (word, _) in enumerate(Counter(words).most_common())}
+    vocab_to_int = {word: index for index, word in int_to_vocab.items()}
+    n_vocab = len(vocab_to_int)
+    width = (len(words) - 1) // (batch_size * seq_size) * seq_size
+    if width == 0:
+        raise ValueError("the text is too short for one batch")
+    codes = [vocab_to_int[word] for word in words]
+    in_text = np.array([codes[r * width:(r + 1) * width] for r in range(batch_size)])
+    out_text = np.array([codes[r * width + 1:(r + 1) * width + 1] for r in range(batch_size)])"""),
+    Equivalent("readTextData", "torch tensors converted at the end, a vocabulary built by hand",
+               answer="""\
+    counts = {}
+    for word in words:
+        counts[word] = counts.get(word, 0) + 1
+    int_to_vocab = dict(enumerate(sorted(counts, key=lambda w: -counts[w])))
+    vocab_to_int = {w: i for i, w in int_to_vocab.items()}
+    n_vocab = len(counts)
+    n = (len(words) - 1) // (batch_size * seq_size) * batch_size * seq_size
+    if n <= 0:
+        raise ValueError(f"{len(words)} words: too short")
+    ids = torch.tensor([vocab_to_int[w] for w in words[:n + 1]])
+    in_text = ids[:-1].view(batch_size, -1).numpy()
+    out_text = ids[1:].reshape(batch_size, -1).numpy()"""),
+    Equivalent("get_batches", "np.split of the columns that fit",
+               answer="""\
+    width = in_text.shape[1] // seq_size * seq_size
+    if width == 0:
+        return
+    pieces = width // seq_size
+    yield from zip(np.split(in_text[:, :width], pieces, axis=1),
+                   np.split(out_text[:, :width], pieces, axis=1))"""),
+    Equivalent("get_batches", "a while loop that yields contiguous copies",
+               answer="""\
+    start = 0
+    while start + seq_size <= in_text.shape[1]:
+        yield in_text[:, start:start + seq_size].copy(), out_text[:, start:start + seq_size].copy()
+        start += seq_size"""),
+    Equivalent("rnn_forward", "the RNN run one time step at a time, outputs concatenated",
+               answer="""\
+        embedded = self.embedding(x)
+        steps = []
+        for t in range(x.shape[1]):
+            out, hidden = self.rnn(embedded[:, t:t + 1], hidden)
+            steps.append(out)
+        return self.dense(torch.cat(steps, dim=1)), hidden"""),
+    Equivalent("rnn_forward", "the linear layer applied to the flattened outputs",
+               answer="""\
+        outputs, new_hidden = self.rnn(self.embedding(x), hidden)
+        flat = self.dense(outputs.reshape(-1, self.hidden_size))
+        return flat.reshape(x.shape[0], x.shape[1], -1), new_hidden"""),
+    Equivalent("train_step", "loss on (B, V, T) logits, net.zero_grad, float(), contiguous().view",
+               answer="""\
+    net.zero_grad()
+    logits, new_hidden = net(x, hidden)
+    loss = criterion(logits.transpose(1, 2), y.contiguous().view(y.shape[0], -1))
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(list(net.parameters()), max_norm=clip_norm)
+    optimizer.step()
+    if isinstance(new_hidden, tuple):
+        return float(loss), tuple(h.detach() for h in new_hidden)
+    return float(loss), new_hidden.detach()"""),
+    Equivalent("train_step", "gradients set to None, flatten(), a progress message on stderr",
+               answer="""\
+    import sys
+
+    optimizer.zero_grad(set_to_none=True)
+    logits, hidden = net(x, hidden)
+    loss = criterion(logits.flatten(0, 1), y.flatten())
+    loss.backward()
+    norm = nn.utils.clip_grad_norm_(net.parameters(), clip_norm)
+    print(f"gradient norm before clipping: {norm:.3f}", file=sys.stderr)
+    optimizer.step()
+    return loss.detach().item(), detach_hidden(hidden)"""),
+    Equivalent("lstm", "the same zero tensor for h and c; the state unpacked and packed again",
+               old="""\
+        shape = (self.num_layers, batch_size, self.hidden_size)
+        return torch.zeros(shape, device=device), torch.zeros(shape, device=device)""",
+               new="""\
+        zeros = torch.zeros(self.num_layers, batch_size, self.hidden_size, device=device)
+        return (zeros, zeros)"""),
+    Equivalent("lstm", "the state unpacked and packed again, embedding in its own line",
+               old="""\
+        outputs, hidden = self.lstm(self.embedding(x), hidden)
+        return self.dense(outputs), hidden""",
+               new="""\
+        h, c = hidden
+        embedded = self.embedding(x)
+        outputs, (h, c) = self.lstm(embedded, (h, c))
+        return self.dense(outputs), (h, c)"""),
+]

@@ -82,6 +82,9 @@ def test_real_grader_agrees_on_a_sample(tmp_path, monkeypatch):
     rows = {(o.student, o.lab): o for o in read_csv(course / "course_work" / "grades.csv")}
     missing = [(s, p.lab) for s, p, _ in expected if (s, p.lab) not in rows]
     assert not missing, f"grades.csv has no row for {missing}"
+    failed = [f"{lab} {student}: {row.status}, {row.reason}" for (student, lab), row in rows.items()
+              if row.status not in ("graded", "needs manual grading")]
+    assert not failed, "the grader could not grade:\n" + "\n".join(failed)
     problems = []
     with Gradebook(f"sqlite:///{course / 'course_work' / 'gradebook.db'}") as gradebook:
         for student, the_plan, variant in expected:

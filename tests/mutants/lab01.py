@@ -74,6 +74,12 @@ EQUIVALENTS = [
     pairs = [(float(probs[i]), vocab.itos[i]) for i in range(len(vocab))]
     pairs.sort(key=lambda pair: pair[0], reverse=True)
     return [(char, p) for p, char in pairs[:k]]"""),
+    Equivalent("q2_top_first", "ids sorted by probability, NumPy float32 probabilities returned",
+               answer="""\
+    inference_model.layers[0].reset_state()
+    probs = inference_model.predict_on_batch(one_hot_char(vocab[START], len(vocab)))[0]
+    order = sorted(range(len(vocab)), key=lambda i: probs[i], reverse=True)
+    return [(vocab.itos[i], probs[i]) for i in order[:k]]"""),
     Equivalent("q3_sample_caption", "rng.choice over the ids, a while loop, a string built as it goes",
                answer="""\
     if reset:
@@ -103,3 +109,6 @@ pretrained_model.load_weights(str(WEIGHTS))
 pretrained_inference = build_inference_model(len(pretrained_vocab), meta["hidden_size"], 1)
 pretrained_inference.set_weights(pretrained_model.get_weights())"""),
 ]
+
+# The real grader also grades this one: the weak spot an instructor found (the global model).
+GRADER_SAMPLE = 0

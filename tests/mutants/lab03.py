@@ -143,6 +143,36 @@ EQUIVALENTS = [
         val_losses.append(summed / tokens)
         print(f"epoch {epoch + 1}: train {train_losses[-1]:.3f}, validation {val_losses[-1]:.3f}")
     return {"train_loss": train_losses, "val_loss": val_losses}"""),
+    Equivalent("train_rnn_model", "zero_grad after step, clipping at 1, a bar with the loss, "
+                                  "real targets counted from the lengths",
+               answer="""\
+    model.to(device)
+    history = {"train_loss": [], "val_loss": []}
+    for epoch in range(n_epochs):
+        model.train()
+        total = 0.0
+        bar = tqdm(train_loader, leave=True)
+        for _, captions, _ in bar:
+            captions = captions.to(device)
+            scores, _ = model(captions[:-1])
+            loss = criterion(scores.view(-1, scores.size(-1)), captions[1:].contiguous().view(-1))
+            loss.backward()
+            nn.utils.clip_grad_norm_(model.parameters(), max_norm=1.0)
+            optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
+            total += loss.item()
+            bar.set_postfix(loss=f"{loss.item():.3f}")
+        history["train_loss"].append(total / len(train_loader))
+        model.eval()
+        with torch.no_grad():
+            losses, counts = [], []
+            for _, captions, lengths in val_loader:
+                captions = captions.to(device)
+                scores, _ = model(captions[:-1])
+                losses.append(criterion(scores.flatten(0, 1), captions[1:].flatten()).item())
+                counts.append(sum(lengths) - len(lengths))  # a caption of L tokens has L - 1 targets
+        history["val_loss"].append(sum(x * n for x, n in zip(losses, counts)) / sum(counts))
+    return history"""),
     Equivalent("image_captioning_model", "a deep copy of the ResNet, batch_first RNN on permuted "
                                          "inputs, explicit zero state",
                answer="""\
@@ -182,3 +212,6 @@ EQUIVALENTS = [
         outputs, (h, c) = self.rnn(self.embedder(captions), hidden)
         return self.classifier(outputs), (h, c)"""),
 ]
+
+# The real grader also grades this one: the weak spot an instructor found (encoder under no_grad).
+GRADER_SAMPLE = next(i for i, m in enumerate(MUTANTS) if "torch.no_grad()" in m.what)

@@ -18,10 +18,11 @@ import time
 from pathlib import Path
 
 from . import nbgrader_run, sandbox
-from .autograde import autograde, open_gradebook
+from .autograde import autograde, open_gradebook, split_max, split_score
 from .check_outputs import notebooks_with_outputs
 from .collect import collect, examples_tree
 from .course import load_course
+from .feedback import sanitise_folder
 from .release import release
 from .report import Outcome, read_csv, write_csv
 
@@ -88,18 +89,26 @@ def cmd_grade(course, args) -> int:
 
 def print_table(outcomes: list[Outcome]) -> None:
     for o in outcomes:
-        print(f"{o.student:20s} {o.lab:28s} {o.score:6g}/{o.max_score:<6g} {o.status:22s} "
-              f"{o.reason[:90]}")
+        extra = f"+{o.extra:g}/{o.extra_max:g}" if o.extra_max else ""
+        print(f"{o.student:20s} {o.lab:28s} {o.score:6g}/{o.max_score:<6g} {extra:9s} {o.status:22s} "
+              f"{o.reason[:90]}{'  [review: ' + o.review[:60] + ']' if o.review else ''}")
 
 
 def cmd_feedback(course, args) -> int:
-    config = nbgrader_run.course_config(course.root, course.work_dir, course.course_id)
+    config = nbgrader_run.course_config(course.root, course.work_dir, course.course_id,
+                                        show_hidden_tests=course.show_hidden_tests)
+    reviews = {(o.student, o.lab): o.review for o in read_csv(course.work_dir / "grades.csv")
+               } if (course.work_dir / "grades.csv").is_file() else {}
     for lab in course.labs():
         if any((course.work_dir / "autograded").glob(f"*/{lab}")):
-            done = nbgrader_run.run(config, ["generate_feedback", lab, "--force"], cwd=course.root)
+            done = nbgrader_run.run(config, ["generate_feedback", lab, "--force"], cwd=course.root,
+                                    timeout=course.grading["feedback_timeout_s"])
             if done.returncode != 0:
                 print(done.stderr, file=sys.stderr)
                 return 1
+            for folder in sorted((course.work_dir / "feedback").glob(f"*/{lab}")):
+                review = reviews.get((folder.parent.name, lab))
+                sanitise_folder(folder, [review] if review else [])
     print(f"feedback in {course.work_dir / 'feedback'}")
     return 0
 
@@ -113,9 +122,9 @@ def cmd_export(course, args) -> int:
             for submission in gb.assignment_submissions(assignment.name):
                 key = (submission.student.id, assignment.name)
                 status = "needs manual grading" if submission.needs_manual_grade else "graded"
-                reason = reasons[key].reason if key in reasons else ""
-                outcomes.append(Outcome(*key, round(float(submission.score), 2),
-                                        float(assignment.max_score), status, reason))
+                reason, review = (reasons[key].reason, reasons[key].review) if key in reasons else ("", "")
+                (score, extra), (top, extra_max) = split_score(submission), split_max(assignment)
+                outcomes.append(Outcome(*key, score, top, status, reason, review, extra, extra_max))
     failed = [o for key, o in reasons.items() if o.status in ("error", "invalid", "timeout")
               and key not in {(x.student, x.lab) for x in outcomes}]
     outcomes = sorted(outcomes + failed, key=lambda o: (o.lab, o.student))

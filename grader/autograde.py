@@ -11,6 +11,7 @@ student's own row.
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import os
 import shutil
@@ -25,9 +26,11 @@ import nbformat
 from nbgrader.api import Gradebook, MissingEntry
 
 from . import nbgrader_run, sandbox
-from .collect import Collected
+from .collect import STUDENT_ID, Collected
 from .course import Course
-from .report import Outcome, compare_with_release, diagnose
+from .feedback import sanitise_folder
+from .integrity import review_note
+from .report import Outcome, compare_with_release, diagnose, is_optional
 
 GRACE_S = 60  # extra wall time for nbgrader itself on top of the notebook limit
 
@@ -104,7 +107,7 @@ def _worker(
     policy = sandbox.default_policy(course.grading, uid)
     config = nbgrader_run.course_config(
         copy, work, course.course_id, release_dir="release", grading=course.grading,
-        policy=policy, runtime_root=runtime_root,
+        policy=policy, runtime_root=runtime_root, show_hidden_tests=course.show_hidden_tests,
     )
     limit = course.grading["notebook_timeout_s"] + GRACE_S
     results = []
@@ -116,7 +119,8 @@ def _worker(
             seconds = time.monotonic() - started
             results.append(Graded(task, done.returncode, done.stdout + done.stderr, seconds))
         for lab in sorted({task.lab for task in tasks}):
-            nbgrader_run.run(config, ["generate_feedback", lab, "--force"], cwd=copy)
+            nbgrader_run.run(config, ["generate_feedback", lab, "--force"], cwd=copy,
+                             timeout=course.grading["feedback_timeout_s"])
     finally:
         shutil.rmtree(runtime_root, ignore_errors=True)
     return copy, results
@@ -136,10 +140,11 @@ def autograde(
     labs = sorted({task.lab for task in tasks})
     known = set(course.labs())
     ensure_assignments(course, sorted(set(labs) | {p.lab for p in collected.problems} & known))
-    outcomes = [Outcome(p.student, p.lab, 0.0, _max_score(course, p.lab), p.status, p.reason)
-                for p in collected.problems if p.lab]
+    outcomes = [Outcome(p.student, p.lab, 0.0, _max_score(course, p.lab) if p.lab in known else 0.0,
+                        p.status, p.reason) for p in collected.problems]
     for outcome in outcomes:
-        _write_failure_feedback(course, outcome)
+        if outcome.lab in known and STUDENT_ID.fullmatch(outcome.student):
+            _write_failure_feedback(course, outcome)
     if not tasks:
         return outcomes
     (course.work_dir / ".workers").mkdir(exist_ok=True)
@@ -150,7 +155,9 @@ def autograde(
     try:
         for copy, results in finished:
             for graded in results:
-                outcomes.append(_merge(course, copy, graded))
+                task = graded.task
+                outcomes.append(_merge(course, copy, graded,
+                                       collected.notes.get((task.student, task.lab), [])))
     finally:
         for copy, _ in finished:
             shutil.rmtree(copy, ignore_errors=True)
@@ -158,55 +165,111 @@ def autograde(
 
 
 def _max_score(course: Course, lab: str) -> float:
+    """The required maximum of a lab (0 for a lab the gradebook does not know)."""
     try:
         with open_gradebook(course.work_dir, course.course_id) as gb:
-            return float(gb.find_assignment(lab).max_score)
+            return split_max(gb.find_assignment(lab))[0]
     except MissingEntry:
         return 0.0
 
 
-def _merge(course: Course, copy: Path, graded: Graded) -> Outcome:
-    """Move one student's grades, autograded notebooks and feedback into the course."""
+def _merge(course: Course, copy: Path, graded: Graded, notes: list[str]) -> Outcome:
+    """Move one student's grades, autograded notebooks and feedback into the course; grades a
+    person already gave (written answers, overrides, comments) are kept.
+
+    notes: what collect() repaired in the submission, for the reason column
+    """
     task = graded.task
     work = copy / "work"
     for kind in ("autograded", "feedback"):
         target = course.work_dir / kind / task.student / task.lab
         if target.exists():
             shutil.rmtree(target)
-        produced = work / kind / task.student / task.lab
-        if produced.is_dir():
-            shutil.copytree(produced, target)
+        _copy_regular_files(work / kind / task.student / task.lab, target)
     notebooks = sorted((course.work_dir / "autograded" / task.student / task.lab).glob("*.ipynb"))
     graded_nbs = [nbformat.read(path, as_version=4) for path in notebooks]
-    tampering = []
+    notes, reviews = list(notes), []
     for released in sorted((course.release_dir / task.lab).glob("*.ipynb")):
         handed_in = course.work_dir / "submitted" / task.student / task.lab / released.name
         if handed_in.is_file():
-            tampering += compare_with_release(
-                nbformat.read(handed_in, as_version=4), nbformat.read(released, as_version=4),
-                nbformat.read(course.source_dir / task.lab / released.name, as_version=4),
+            mine, theirs = nbformat.read(handed_in, as_version=4), nbformat.read(released, as_version=4)
+            notes += compare_with_release(
+                mine, theirs, nbformat.read(course.source_dir / task.lab / released.name, as_version=4)
             )
+            reviews += [note for note in [review_note(mine, theirs)] if note]
     with open_gradebook(work, course.course_id) as source, Gradebook(
         gradebook_url(course.work_dir), course.course_id
     ) as target:
-        max_score = float(target.find_assignment(task.lab).max_score)
+        max_score, extra_max = split_max(target.find_assignment(task.lab))
+        given = _marks_given(target, task)
         try:
             target.remove_submission(task.lab, task.student)
         except MissingEntry:
             pass
-        score, manual_pending = 0.0, False
+        (score, extra), manual_pending = (0.0, 0.0), False
         if graded.returncode == 0 and notebooks:
-            score, manual_pending = _copy_grades(source, target, task)
+            manual_pending = _copy_grades(source, target, task, given)
+            score, extra = split_score(target.find_submission(task.lab, task.student))
     outcome = diagnose(task.student, task.lab, graded.returncode, graded.log, graded_nbs,
                        score, max_score, manual_pending, graded.seconds,
-                       course.grading["notebook_timeout_s"], tampering)
+                       course.grading["notebook_timeout_s"], notes)
+    outcome = dataclasses.replace(outcome, review="; ".join(reviews), extra=round(extra, 2),
+                                  extra_max=extra_max)
     if outcome.status not in ("graded", "needs manual grading"):
         _write_failure_feedback(course, outcome)
+    else:
+        sanitise_folder(course.work_dir / "feedback" / task.student / task.lab, reviews)
     return outcome
 
 
-def _copy_grades(source: Gradebook, target: Gradebook, task: Task) -> tuple[float, bool]:
-    """Copy one submission's grades and comments; returns (score, written answers pending)."""
+def _copy_regular_files(source: Path, target: Path) -> None:
+    """Copy the regular files of ``source`` into ``target`` (never links, pipes or devices)."""
+    if source.is_symlink() or not source.is_dir():
+        return
+    target.mkdir(parents=True)
+    for entry in os.scandir(source):
+        if entry.is_file(follow_symlinks=False):
+            shutil.copyfile(entry.path, target / entry.name, follow_symlinks=False)
+
+
+@dataclass
+class Marks:
+    """What a person gave one submission: (notebook, cell) -> (manual score, extra credit), and
+    (notebook, cell) -> manual comment."""
+
+    grades: dict[tuple[str, str], tuple[float | None, float | None]]
+    comments: dict[tuple[str, str], str]
+
+
+def _marks_given(gradebook: Gradebook, task: Task) -> Marks:
+    try:
+        submission = gradebook.find_submission(task.lab, task.student)
+    except MissingEntry:
+        return Marks({}, {})
+    grades = {(nb.name, g.name): (g.manual_score, g.extra_credit) for nb in submission.notebooks
+              for g in nb.grades if g.manual_score is not None or g.extra_credit is not None}
+    comments = {(nb.name, c.name): c.manual_comment for nb in submission.notebooks
+                for c in nb.comments if c.manual_comment}
+    return Marks(grades, comments)
+
+
+def split_max(assignment) -> tuple[float, float]:
+    """(required, optional) maximum points of a lab (an nbgrader Assignment)."""
+    cells = [cell for notebook in assignment.notebooks for cell in notebook.grade_cells]
+    optional = sum(float(cell.max_score) for cell in cells if is_optional(cell.name))
+    return float(assignment.max_score) - optional, optional
+
+
+def split_score(submission) -> tuple[float, float]:
+    """(required, optional) points earned by a submission (an nbgrader SubmittedAssignment)."""
+    grades = [grade for notebook in submission.notebooks for grade in notebook.grades]
+    optional = sum(float(grade.score) for grade in grades if is_optional(grade.name))
+    return round(float(submission.score) - optional, 2), optional
+
+
+def _copy_grades(source: Gradebook, target: Gradebook, task: Task, given: Marks) -> bool:
+    """Copy one submission's grades and comments, then put back what a person had ``given``;
+    returns whether written answers wait for a person."""
     submission = source.find_submission(task.lab, task.student)
     student = submission.student
     target.update_or_create_student(
@@ -219,16 +282,19 @@ def _copy_grades(source: Gradebook, target: Gradebook, task: Task) -> tuple[floa
             copy = target.find_grade(grade.name, notebook.name, task.lab, task.student)
             for field in ("auto_score", "manual_score", "extra_credit", "needs_manual_grade"):
                 setattr(copy, field, getattr(grade, field))
+            if (notebook.name, grade.name) in given.grades:
+                copy.manual_score, copy.extra_credit = given.grades[(notebook.name, grade.name)]
+                copy.needs_manual_grade = False
         for comment in notebook.comments:
             copy = target.find_comment(comment.name, notebook.name, task.lab, task.student)
             copy.auto_comment = comment.auto_comment
-            copy.manual_comment = comment.manual_comment
+            copy.manual_comment = given.comments.get((notebook.name, comment.name),
+                                                     comment.manual_comment)
         target.find_submission_notebook(notebook.name, task.lab, task.student).flagged = (
             notebook.flagged
         )
     target.db.commit()
-    merged = target.find_submission(task.lab, task.student)
-    return float(merged.score), bool(merged.needs_manual_grade)
+    return bool(target.find_submission(task.lab, task.student).needs_manual_grade)
 
 
 def _write_failure_feedback(course: Course, outcome: Outcome) -> None:

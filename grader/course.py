@@ -1,7 +1,8 @@
 """The course on disk: course.toml, the lab folders, and where nbgrader keeps its working files.
 
 Layout (the course root is the repository root):
-  course.toml                      name, repository, branch, Colab extras, grading limits
+  course.toml                      name, repository, branch, Colab extras, grading limits,
+                                   whether feedback shows hidden tests
   solutions/<lab>/<nb>.ipynb       nbgrader source notebooks
   labs/<lab>/<nb>.ipynb            released student notebooks
   course_work/                     gitignored: submitted/, autograded/, feedback/, gradebook.db
@@ -27,6 +28,8 @@ GRADING_DEFAULTS = {
     "output_mb": 64,
     "disk_mb": 256,
     "output_kb_per_cell": 2048,
+    "unzip_mb": 2048,
+    "feedback_timeout_s": 300,
 }
 
 
@@ -42,6 +45,7 @@ class Course:
     colab_extras: tuple[str, ...] = ()
     lab_extras: dict[str, tuple[str, ...]] = field(default_factory=dict)
     grading: dict[str, int] = field(default_factory=dict)
+    show_hidden_tests: bool = False
 
     @property
     def source_dir(self) -> Path:
@@ -112,4 +116,5 @@ def load_course(root: Path | str = ".") -> Course:
         colab_extras=tuple(colab.get("extras", ())),
         lab_extras={lab: tuple(extras) for lab, extras in colab.get("lab_extras", {}).items()},
         grading=grading,
+        show_hidden_tests=bool(config.get("feedback", {}).get("show_hidden_tests", False)),
     )

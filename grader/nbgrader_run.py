@@ -26,6 +26,12 @@ AUTOGRADE_STEPS = [
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
 
+FEEDBACK_STEPS = [
+    "nbgrader.preprocessors.GetGrades",
+    "grader.feedback.HideHiddenTests",
+    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+]
+
 
 def course_config(
     root: Path,
@@ -35,6 +41,7 @@ def course_config(
     grading: dict[str, int] | None = None,
     policy: dict | None = None,
     runtime_root: str = "",
+    show_hidden_tests: bool = False,
 ) -> dict:
     """nbgrader's traitlets configuration for a course, as a JSON-able dict.
 
@@ -42,6 +49,7 @@ def course_config(
     work_dir:    folder of submitted/, autograded/, feedback/ and gradebook.db
     release_dir: release folder, relative to root
     grading:     course.toml [grading] (timeouts); policy: the sandbox policy for autograde
+    show_hidden_tests: whether feedback pages show the hidden tests (course.toml [feedback])
     """
     work = work_dir.relative_to(root) if work_dir.is_relative_to(root) else work_dir
     config = {
@@ -60,6 +68,8 @@ def course_config(
         "LimitOutput": {"max_lines": 1000},
         "Autograde": {"autograde_preprocessors": AUTOGRADE_STEPS, "create_student": True},
     }
+    if not show_hidden_tests:
+        config["GenerateFeedback"] = {"preprocessors": FEEDBACK_STEPS}
     if grading:
         config["Execute"] = {
             "timeout": grading["cell_timeout_s"],
@@ -109,6 +119,7 @@ def run(
     env = with_venv_path(os.environ)
     child = subprocess.Popen(
         cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        errors="replace",  # a kernel may write any bytes to the log
         start_new_session=True, preexec_fn=_die_with_parent,
     )
     try:

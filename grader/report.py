@@ -6,13 +6,17 @@ Statuses:
   timeout               the notebook ran out of time (partial credit for what ran before)
   error                 nbgrader could not grade it (e.g. the kernel died): score 0
   invalid               not a readable notebook, or not a lab of this course: score 0
+Optional questions are extra credit: a graded cell whose grade_id starts with `optional` counts
+in `extra` / `extra_max`, never in `score` / `max` (the lab's required points).
+The `review` column is empty, or says why a person should look at the submission (its code
+touches the testing machinery, grader/integrity.py); it never changes the score.
 """
 
 from __future__ import annotations
 
 import csv
 import re
-from dataclasses import astuple, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 MAX_REASONS = 4
@@ -26,6 +30,9 @@ class Outcome:
     max_score: float
     status: str
     reason: str
+    review: str = ""
+    extra: float = 0.0  # optional (extra-credit) points earned, not counted in score
+    extra_max: float = 0.0
 
 
 def _cell_problems(nb) -> list[str]:
@@ -35,11 +42,13 @@ def _cell_problems(nb) -> list[str]:
         if cell.cell_type != "code":
             continue
         errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
-        # a timed-out cell shows the grader's interrupt (KeyboardInterrupt) and CellTimeoutError
-        errors.sort(key=lambda o: o.get("ename") not in ("CellTimeoutError", "KeyboardInterrupt"))
+        # a timed-out cell shows the grader's interrupt (KeyboardInterrupt) and CellTimeoutError;
+        # a KeyboardInterrupt alone is the student's own
+        errors.sort(key=lambda o: o.get("ename") != "CellTimeoutError")
         for output in errors[:1]:
-            grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id", "ungraded")
-            if output.get("ename") in ("CellTimeoutError", "KeyboardInterrupt"):
+            meta = cell.get("metadata", {}).get("nbgrader")
+            grade_id = meta.get("grade_id", "ungraded") if isinstance(meta, dict) else "ungraded"
+            if output.get("ename") == "CellTimeoutError":
                 what = "stopped at the time limit for one cell"
             else:
                 value = re.sub(r"\x1b\[[0-9;]*m", "", str(output.get("evalue", ""))).strip()
@@ -57,13 +66,14 @@ def compare_with_release(submitted, released, source) -> list[str]:
     """
     def graded_cells(nb):
         return {cell.metadata["nbgrader"]["grade_id"]: cell for cell in nb.cells
-                if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")}
+                if isinstance(cell.get("metadata", {}).get("nbgrader"), dict)
+                and cell.metadata["nbgrader"].get("grade_id")}
 
     mine, theirs, original = graded_cells(released), graded_cells(submitted), graded_cells(source)
     edited = [gid for gid, cell in mine.items() if cell.metadata["nbgrader"].get("locked")
               and gid in theirs and theirs[gid].source not in (cell.source, original[gid].source)]
     deleted = [gid for gid, cell in mine.items() if gid not in theirs
-               and (cell.metadata["nbgrader"].get("grade") or cell.metadata["nbgrader"].get("solution"))]
+               and cell.metadata["nbgrader"].get("grade")]
     notes = []
     if edited:
         notes.append(f"locked cell(s) edited, graded with the course's version: {', '.join(edited)}")
@@ -88,16 +98,19 @@ def _log_error(log: str) -> str:
 
 
 def diagnose(student, lab, returncode, log, notebooks, score, max_score, manual_pending,
-             seconds, notebook_timeout, tampering=()) -> Outcome:
-    """Turn one autograde run into an Outcome with a status and a reason a student can read."""
+             seconds, notebook_timeout, notes=()) -> Outcome:
+    """Turn one autograde run into an Outcome with a status and a reason a student can read.
+
+    notes: what the grader repaired or undid in the submission, said first in the reason
+    """
     if returncode == -9:
         reason = (f"grading was stopped after {seconds:.0f} s: the notebook did not finish within "
                   f"its time limit ({notebook_timeout} s)")
         return Outcome(student, lab, 0.0, max_score, "timeout", reason)
     if returncode != 0 or not notebooks:
-        reason = "; ".join([_log_error(log), *tampering])
+        reason = "; ".join([_log_error(log), *notes])
         return Outcome(student, lab, 0.0, max_score, "error", reason)
-    parts = list(tampering) + [problem for nb in notebooks for problem in _cell_problems(nb)]
+    parts = list(notes) + [problem for nb in notebooks for problem in _cell_problems(nb)]
     if len(parts) > MAX_REASONS:
         parts = parts[:MAX_REASONS] + [f"and {len(parts) - MAX_REASONS} more"]
     status = "needs manual grading" if manual_pending else "graded"
@@ -110,21 +123,28 @@ def diagnose(student, lab, returncode, log, notebooks, score, max_score, manual_
     return Outcome(student, lab, round(score, 2), max_score, status, reason)
 
 
-CSV_HEADER = ["student", "lab", "score", "max", "status", "reason"]
+CSV_HEADER = ["student", "lab", "score", "max", "extra", "extra_max", "status", "reason", "review"]
+
+
+def is_optional(grade_id: str) -> bool:
+    """Optional (extra-credit) graded cells are named `optional...` in the source notebooks."""
+    return grade_id.startswith("optional")
 
 
 def write_csv(outcomes: list[Outcome], path: Path) -> None:
-    """student, lab, score, max, status, reason: one row per submission."""
+    """student, lab, score, max, extra, extra_max, status, reason, review: one row per submission."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(CSV_HEADER)
-        for outcome in outcomes:
-            writer.writerow(astuple(outcome))
+        for o in outcomes:
+            writer.writerow([o.student, o.lab, o.score, o.max_score, o.extra, o.extra_max, o.status,
+                             o.reason, o.review])
 
 
 def read_csv(path: Path) -> list[Outcome]:
     with path.open(newline="") as handle:
         rows = list(csv.DictReader(handle))
     return [Outcome(r["student"], r["lab"], float(r["score"]), float(r["max"]), r["status"],
-                    r["reason"]) for r in rows]
+                    r["reason"], r.get("review", ""), float(r.get("extra") or 0),
+                    float(r.get("extra_max") or 0)) for r in rows]

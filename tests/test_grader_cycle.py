@@ -12,13 +12,18 @@ import os
 import shutil
 import socket
 import sqlite3
+import stat
 import subprocess
 import sys
 import threading
+import warnings
+import zipfile
+from html.parser import HTMLParser
 from pathlib import Path
 
 import nbformat
 import pytest
+from nbgrader.api import Gradebook
 
 from grader.report import read_csv
 
@@ -41,6 +46,17 @@ def make_course(root: Path) -> Path:
 def tree_digest(folder: Path) -> dict[str, str]:
     return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
             for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def tree_state(folder: Path) -> dict[str, tuple]:
+    """Every entry under ``folder``, links and pipes included, with its mode and content."""
+    state = {}
+    for path in sorted(folder.rglob("*")):
+        info = path.lstat()
+        content = (os.readlink(path) if stat.S_ISLNK(info.st_mode) else
+                   hashlib.sha256(path.read_bytes()).hexdigest() if stat.S_ISREG(info.st_mode) else "")
+        state[str(path.relative_to(folder))] = (info.st_mode, content)
+    return state
 
 
 def submissions(root: Path, students: list[str], labs: list[str]) -> Path:
@@ -95,6 +111,29 @@ def grade(course: Path, source: Path, *options: str, env=None) -> subprocess.Com
 
 HOSTILE = ["infinite_loop", "memory_bomb", "fork_bomb", "os_exit", "edited_tests",
            "deleted_cells", "invalid_json", "snoop", "vandal", "network", "print_100mb"]
+# Attempts to pass failing asserts: each answer alone scores 1 (it overflows on large scores).
+INFLATE = ["patched_asserts", "equals_anything", "ast_transformer", "input_transformer",
+           "silenced_errors", "displayed_score"]
+# Correct answers that leave odd files behind, read the environment, inject HTML, interrupt
+# themselves, or carry copy-pasted or broken grading metadata: each scores 3.
+ODD = ["leftovers", "env_snoop", "html_injection", "own_interrupt", "duplicated_cells",
+       "null_metadata"]
+CANARY = "canary-5e1a9c"
+
+
+def odd_entries(source: Path) -> None:
+    """Entries of a submissions folder that must each end as one row, never followed."""
+    full = source / "full" / LAB00
+    shutil.copytree(full, source / LAB00 / LAB00)  # a student id equal to a lab's name
+    shutil.copytree(full, source / "bad name!" / LAB00)  # not a safe folder name
+    (source / "mirror").symlink_to("full")  # a link to another student's folder
+    (source / "linked" / LAB00).mkdir(parents=True)
+    (source / "linked" / LAB00 / NOTEBOOK).symlink_to(full / NOTEBOOK)
+    (source / "piped" / LAB00).mkdir(parents=True)
+    os.mkfifo(source / "piped" / LAB00 / NOTEBOOK)
+
+
+NOTEBOOK = "getting_started.ipynb"
 
 
 @pytest.fixture(scope="module")
@@ -102,18 +141,22 @@ def lab00(tmp_path_factory):
     """Lab 00 graded once with every example student, hostile ones included."""
     base = tmp_path_factory.mktemp("lab00")
     course = make_course(base / "course")
-    source = submissions(base / "incoming", ["full", "blank", "partial", *HOSTILE], [LAB00])
+    students = ["full", "blank", "partial", *HOSTILE, *INFLATE, *ODD]
+    source = submissions(base / "incoming", students, [LAB00])
+    odd_entries(source)
     before = {name: tree_digest(course / name) for name in ("solutions", "labs")}
+    states = {"course": tree_state(course), "incoming": tree_state(source)}
     listener = Listener(PORT)
     try:
         env = {k: v for k, v in os.environ.items() if k != "RNNLAB_PROFILE"}
+        env["GRADER_SECRET_TOKEN"] = CANARY
         done = grade(course, source, "--lab", LAB00, "--cell-timeout", "20",
                      "--notebook-timeout", "90", "--memory-mb", "1536", env=env)
     finally:
         listener.close()
     outcomes = {o.student: o for o in read_csv(course / "course_work" / "grades.csv")}
     return {"course": course, "outcomes": outcomes, "before": before, "listener": listener,
-            "done": done}
+            "done": done, "states": states, "source": source}
 
 
 @pytest.fixture(scope="module")
@@ -142,24 +185,27 @@ def test_solution_full_marks_blank_zero_partial_between(lab, request):
     else:
         outcomes = request.getfixturevalue("other_labs")
     full, blank = outcomes[("full", lab)], outcomes[("blank", lab)]
-    auto_max = _autograded_max(lab)
-    assert full.score == auto_max, f"{lab}: the solution scored {full.score}/{auto_max}: {full.reason}"
+    required, optional = _autograded_max(lab)
+    assert (full.score, full.extra) == (required, optional), f"{lab}: the solution scored {full}"
     assert full.status in ("graded", "needs manual grading"), full.reason
-    assert blank.score == 0 and blank.status in ("graded", "needs manual grading"), blank
+    assert blank.score == blank.extra == 0, blank
+    assert blank.status in ("graded", "needs manual grading"), blank
     if ("partial", lab) in outcomes:
         partial = outcomes[("partial", lab)]
-        assert 0 < partial.score < auto_max, f"{lab}: partial scored {partial.score}: {partial.reason}"
+        earned = partial.score + partial.extra
+        assert 0 < earned < required + optional, f"{lab}: partial scored {earned}: {partial.reason}"
 
 
-def _autograded_max(lab: str) -> float:
-    """Points of the lab's autograded test cells (written answers are marked by hand)."""
-    total = 0.0
+def _autograded_max(lab: str) -> tuple[float, float]:
+    """(required, optional) points of the lab's autograded test cells (written answers are
+    marked by hand; optional cells' grade_id starts with 'optional')."""
+    points = {False: 0.0, True: 0.0}
     for path in (REPO / "solutions" / lab).glob("*.ipynb"):
         for cell in nbformat.read(path, as_version=4).cells:
             meta = cell.get("metadata", {}).get("nbgrader", {})
             if meta.get("grade") and cell.cell_type == "code":
-                total += float(meta.get("points", 0))
-    return total
+                points[meta["grade_id"].startswith("optional")] += float(meta.get("points", 0))
+    return points[False], points[True]
 
 
 EXPECTED = {  # student: (score, status, words the reason must contain)
@@ -176,6 +222,31 @@ EXPECTED = {  # student: (score, status, words the reason must contain)
     "vandal": (0, "graded", "NameError"),
     "network": (0, "graded", "ConnectionRefusedError"),
     "print_100mb": (3, "graded", "all cells ran"),
+    **{name: (1, "needs manual grading", "cell 8 (test_softmax_batch_temperature): AssertionError: "
+              "overflow on large scores") for name in INFLATE if name != "equals_anything"},
+    "equals_anything": (1, "needs manual grading", "cell 8 (test_softmax_batch_temperature): "),
+    "leftovers": (3, "needs manual grading", "all cells ran without errors"),
+    "env_snoop": (3, "needs manual grading", "all cells ran without errors"),
+    "html_injection": (3, "needs manual grading", "all cells ran without errors"),
+    "own_interrupt": (3, "needs manual grading", "cell 6 (softmax): KeyboardInterrupt: I pressed"),
+    "duplicated_cells": (3, "needs manual grading", "cell 7 is a copy of graded cell 'softmax': "
+                         "graded once, from the course's version"),
+    "null_metadata": (3, "needs manual grading", "cell 6 had broken grading metadata, removed"),
+}
+REVIEW = {  # student: words its review note must contain (everyone else: no note)
+    "patched_asserts": "the assertion helpers (cell 6: np.isfinite =",
+    "equals_anything": "comparison methods",
+    "ast_transformer": "IPython's transformers, hooks or display machinery (cell 6: ast_transformers)",
+    "input_transformer": "(cell 6: input_transformers_post)",
+    "silenced_errors": "(cell 6: events.register)",
+    "displayed_score": "(cell 6: displayhook)",
+}
+ODD_ROWS = {  # student: (lab, status, words of the reason)
+    LAB00: ("", "invalid", "a student id cannot be a lab's name"),
+    "bad name!": ("", "invalid", "student folder name must be"),
+    "mirror": ("", "invalid", "a symbolic link, not followed"),
+    "linked": (LAB00, "invalid", "getting_started.ipynb is a symbolic link, not followed"),
+    "piped": (LAB00, "invalid", "not a regular file or folder (a named pipe"),
 }
 
 
@@ -186,6 +257,81 @@ def test_each_example_gets_its_score_status_and_reason(student, lab00):
     assert (outcome.score, outcome.status) == (score, status), outcome
     assert words in outcome.reason, outcome.reason
     assert outcome.max_score == 4
+    assert (REVIEW[student] in outcome.review) if student in REVIEW else not outcome.review, outcome
+
+
+@pytest.mark.parametrize("student", sorted(ODD_ROWS))
+def test_odd_submission_entries_each_get_a_row_and_are_never_followed(student, lab00):
+    lab, status, words = ODD_ROWS[student]
+    outcome = lab00["outcomes"][student]
+    assert (outcome.lab, outcome.score, outcome.status) == (lab, 0, status), outcome
+    assert words in outcome.reason, outcome.reason
+
+
+def test_nothing_outside_the_scratch_folders_is_created_changed_or_chmodded(lab00):
+    """The kernels left links, a pipe, junk notebooks and non-UTF-8 names behind: none of them
+    reached the course, and the submissions folder was never touched."""
+    course = lab00["course"]
+    after = tree_state(course)
+    for path, state in lab00["states"]["course"].items():
+        assert after[path] == state, f"{path} changed during grading"
+    assert tree_state(lab00["source"]) == lab00["states"]["incoming"]
+    work = course / "course_work"
+    odd = [p for p in work.rglob("*") if p.is_symlink() or not (p.is_file() or p.is_dir())]
+    assert not odd, odd
+    assert stat.S_IMODE((work / "gradebook.db").stat().st_mode) == 0o644
+    assert sorted(p.name for p in (work / "autograded" / "leftovers" / LAB00).iterdir()) == [NOTEBOOK]
+    assert sorted(p.name for p in (work / "feedback" / "leftovers" / LAB00).iterdir()) == [
+        "getting_started.html"]
+    left = autograded_cell_text(course, "leftovers")
+    assert "left behind:" in left and "gradebook.db" in left  # the kernel really made them
+
+
+def test_no_secret_reaches_the_kernel_or_any_file(lab00):
+    work = lab00["course"] / "course_work"
+    assert "environment:" in autograded_cell_text(lab00["course"], "env_snoop")
+    leaked = [p for p in work.rglob("*") if p.is_file() and CANARY.encode() in p.read_bytes()]
+    assert not leaked, leaked
+    assert "/run visible: False /var visible: False" in autograded_cell_text(lab00["course"],
+                                                                            "env_snoop")
+
+
+class ActiveParts(HTMLParser):
+    """Collects what a browser would run in a page: script-like tags, event handlers, active URLs."""
+
+    def __init__(self):
+        super().__init__()
+        self.found = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag in ("script", "iframe", "object", "embed", "link", "base", "form"):
+            self.found.append(tag)
+        for name, value in attrs:
+            url = (value or "").strip().lower()
+            if name.startswith("on") or url.startswith(("javascript:", "vbscript:", "data:text")):
+                self.found.append(f"{tag} {name}={value}")
+
+
+def active_parts(page: str) -> list[str]:
+    parser = ActiveParts()
+    parser.feed(page)
+    return parser.found
+
+
+def test_feedback_pages_are_inert_and_hide_the_hidden_tests(lab00):
+    feedback = lab00["course"] / "course_work" / "feedback"
+    for page in feedback.rglob("*.html"):
+        text = page.read_text()
+        assert not active_parts(text), f"{page}: {active_parts(text)}"
+        assert "BEGIN HIDDEN TESTS" not in text and "def probs(" not in text, page
+    partial = (feedback / "partial" / LAB00 / "getting_started.html").read_text()
+    assert "AssertionError: temperature ignored" in partial  # which test failed and why
+    assert "hidden tests ran here" in partial
+    injected = (feedback / "html_injection" / LAB00 / "getting_started.html").read_text()
+    assert "hover" in injected  # the student's output is there, inert
+    assert active_parts("<b onmouseover='alert(1)'>x</b><script>1</script>")  # the check can fail
+    flagged = (feedback / "patched_asserts" / LAB00 / "getting_started.html").read_text()
+    assert "a person should look at this submission" in flagged
 
 
 def test_fork_bomb_is_stopped_and_scores_zero(lab00):
@@ -200,6 +346,8 @@ def test_fork_bomb_is_stopped_and_scores_zero(lab00):
 def test_every_submission_has_feedback(lab00):
     feedback = lab00["course"] / "course_work" / "feedback"
     for student, outcome in lab00["outcomes"].items():
+        if not outcome.lab:
+            continue  # not a student's lab (an unsafe folder name, a link): no one to give it to
         pages = list((feedback / student / LAB00).glob("*.html"))
         assert pages, f"no feedback for {student}"
         if outcome.status in ("error", "invalid"):
@@ -223,7 +371,8 @@ def test_huge_output_is_truncated(lab00):
     path = (lab00["course"] / "course_work" / "autograded" / "print_100mb" / LAB00
             / "getting_started.ipynb")
     assert path.stat().st_size < 1_000_000
-    assert "output truncated" in autograded_cell_text(lab00["course"], "print_100mb")
+    assert "further output of this cell dropped" in autograded_cell_text(lab00["course"],
+                                                                         "print_100mb")
 
 
 def test_gradebook_and_sources_intact(lab00):
@@ -263,3 +412,53 @@ def test_export_rewrites_the_csv_from_the_gradebook(lab00, tmp_path):
     assert set(exported) == set(lab00["outcomes"])
     for student, outcome in lab00["outcomes"].items():
         assert exported[student].score == outcome.score, student
+
+
+def test_unsafe_zip_entries_are_skipped_and_everyone_else_graded(tmp_path):
+    """One honest student in a zip with every kind of bad entry, and a bomb past unzip_mb."""
+    course = make_course(tmp_path / "course")
+    toml = course / "course.toml"
+    toml.write_text(toml.read_text().replace("unzip_mb = 2048", "unzip_mb = 1"))
+    solution = (REPO / "solutions" / LAB00 / NOTEBOOK).read_bytes()
+    archive = tmp_path / "export.zip"
+    link = zipfile.ZipInfo("mallory/link.ipynb")
+    link.external_attr = (stat.S_IFLNK | 0o777) << 16
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zipped:
+        zipped.writestr(f"honest/{LAB00}/{NOTEBOOK}", solution)
+        zipped.writestr(f"../{LAB00}/{NOTEBOOK}", solution)
+        zipped.writestr(f"/abs/{LAB00}/{NOTEBOOK}", solution)
+        zipped.writestr(f"longname/{'x' * 300}.ipynb", solution)
+        zipped.writestr(link, "/etc/passwd")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # zipfile warns about the duplicate on purpose
+            zipped.writestr(f"honest/{LAB00}/{NOTEBOOK}", b"{ a second copy }")
+        zipped.writestr(f"bomb/{LAB00}/{NOTEBOOK}", b"0" * (3 * 2**20))
+    env = {k: v for k, v in os.environ.items() if k != "RNNLAB_PROFILE"}
+    grade(course, archive, "--lab", LAB00, env=env)
+    rows = read_csv(course / "course_work" / "grades.csv")
+    honest = [o for o in rows if o.student == "honest" and o.lab == LAB00]
+    assert len(honest) == 1 and honest[0].score == 3, rows
+    reasons = [o.reason for o in rows if o.status == "invalid"]
+    for words in ("path leaves the archive ('..')", "absolute or non-portable path",
+                  "a name longer than 255 bytes", "a symbolic link",
+                  "a second entry with the same name", "the zip expands beyond 1 MB"):
+        assert sum(words in reason for reason in reasons) == 1, (words, reasons)
+    assert not (tmp_path / LAB00).exists() and not list(tmp_path.rglob("link.ipynb"))
+
+
+def test_grading_again_keeps_the_manual_grades_and_comments(lab00, tmp_path):
+    """Runs last: it changes the lab 00 course's gradebook."""
+    course = lab00["course"]
+    with Gradebook(f"sqlite:///{course / 'course_work' / 'gradebook.db'}", "rnn-labs") as gb:
+        gb.find_grade("softmax_question", "getting_started", LAB00, "full").manual_score = 1
+        gb.find_comment("softmax_question", "getting_started", LAB00, "full").manual_comment = (
+            "clear and complete")
+        gb.db.commit()
+    source = submissions(tmp_path / "again", ["full"], [LAB00])
+    env = {k: v for k, v in os.environ.items() if k != "RNNLAB_PROFILE"}
+    grade(course, source, "--lab", LAB00, env=env)
+    (outcome,) = read_csv(course / "course_work" / "grades.csv")
+    assert (outcome.score, outcome.status) == (4, "graded"), outcome
+    with Gradebook(f"sqlite:///{course / 'course_work' / 'gradebook.db'}", "rnn-labs") as gb:
+        comment = gb.find_comment("softmax_question", "getting_started", LAB00, "full")
+        assert comment.manual_comment == "clear and complete"

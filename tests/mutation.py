@@ -28,9 +28,10 @@ A lab module::
     GRADER_SAMPLE = 0                          # optional: which mutant the real grader also grades
 
 A variant changes one answer cell of the *solution* notebook: ``old``/``new`` substitute text that
-must occur exactly once in the cell; ``answer`` replaces everything between ``### BEGIN SOLUTION``
-and ``### END SOLUTION``. A variant that no longer applies (text not found or found twice, unknown
-grade_id, markers missing) is stale and fails the suite loudly.
+must occur exactly once in the cell; ``answer`` (indented as in the cell) replaces everything
+between ``### BEGIN SOLUTION`` and ``### END SOLUTION``, in a cell with one such pair. A variant
+that no longer applies (text not found or found twice, unknown grade_id, markers missing) is stale
+and fails the suite loudly.
 
 How a lab is judged (the fast path): one real Jupyter kernel (nbclient) runs the solution notebook
 cell by cell under the ``grading`` profile, as autograding does (``NBGRADER_EXECUTION=1``, no
@@ -103,7 +104,8 @@ class Variant:
             raise StaleVariant(f"{self}: give either old= and new=, or answer=")
         if self.answer is not None:
             if source.count(BEGIN) != 1 or source.count(END) != 1:
-                raise StaleVariant(f"{self.label}: the cell lacks one {BEGIN} / {END} pair")
+                raise StaleVariant(f"{self.label}: answer= needs exactly one {BEGIN} / {END} "
+                                   f"pair in the cell, it has {source.count(BEGIN)}: use old=/new=")
             head, rest = source.split(BEGIN)
             _, tail = rest.split(END)
             indent = re.search(r"[ \t]*$", head).group()

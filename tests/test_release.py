@@ -124,13 +124,16 @@ def test_collect_reads_a_zip_like_a_folder_and_reports_bad_notebooks(tmp_path):
     assert (course.work_dir / "submitted" / "partial" / LAB00 / NB00).is_file()
 
 
-def test_collect_refuses_unsafe_zip_paths(tmp_path):
+def test_collect_skips_unsafe_zip_paths_with_a_reason(tmp_path):
     course = load_course(copy_course(tmp_path / "course"))
     archive = tmp_path / "evil.zip"
     with zipfile.ZipFile(archive, "w") as zipped:
         zipped.writestr("../escape.ipynb", "{}")
-    with pytest.raises(ValueError, match="unsafe path"):
-        collect(course, archive)
+    collected = collect(course, archive)
+    assert collected.submissions == []
+    (problem,) = collected.problems
+    assert (problem.student, problem.lab, problem.status) == ("(zip)", "", "invalid")
+    assert "zip entry '../escape.ipynb' skipped: path leaves the archive" in problem.reason
 
 
 def test_check_outputs_fails_on_outputs_and_passes_when_clean(tmp_path):

@@ -62,6 +62,8 @@ MUTANTS = [
            old="        schedule.step()\n", new=""),
     Mutant("reconstruct", "the lab's LR used instead of the lr argument",
            old="pyramid.parameters(), lr=lr)", new="pyramid.parameters(), lr=LR)"),
+    Mutant("reconstruct", "Adam on the network's weights instead of the image's pyramid",
+           old="torch.optim.Adam(pyramid.parameters(), lr=lr)", new="torch.optim.Adam(features.parameters(), lr=lr)"),
     Mutant("reconstruct", "seed ignored: every run starts from the same pyramid",
            old="    pyramid = inversion.PyramidImage(size, seed=seed)",
            new="    pyramid = inversion.PyramidImage(size)"),

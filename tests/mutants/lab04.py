@@ -140,13 +140,18 @@ MUTANTS = [
            old='affine_backward(dh0, proj_cache)', new='affine_backward(dh[:, 0], proj_cache)'),
     Mutant("captioning_rnn", "BPTT written by hand that drops the gradient from step t + 1",
            old=_LOSS_BACKWARD,
-           new=_LOSS_BACKWARD + """\
-        if self.cell_type == "rnn":
+           new="""\
+        if self.cell_type == "lstm":
+            dx, dh0, grads["Wx"], grads["Wh"], grads["b"] = lstm_backward(dh, rnn_cache)
+        else:
+            dx = np.zeros_like(x)
             for name in ("Wx", "Wh", "b"):
                 grads[name] = np.zeros_like(p[name])
             for t in reversed(range(x.shape[1])):
                 dx[:, t], dh0, dWx, dWh, db = rnn_step_backward(dh[:, t], rnn_cache[t])
-                grads["Wx"], grads["Wh"], grads["b"] = grads["Wx"] + dWx, grads["Wh"] + dWh, grads["b"] + db
+                grads["Wx"] += dWx
+                grads["Wh"] += dWh
+                grads["b"] += db
 """),
     Mutant("captioning_rnn", "the LSTM branch calls rnn_backward",
            old='backward = rnn_backward if self.cell_type == "rnn" else lstm_backward',

@@ -50,7 +50,8 @@ MUTANTS = [
            "stuck in train mode at sampling)",
            old="return self.batch_norm(self.linear_layer(features))",
            new="embeddings = self.linear_layer(features)\n"
-               "        return (embeddings - embeddings.mean(0)) / (embeddings.var(0, unbiased=False) + 1e-5).sqrt()"),
+               "        spread = (embeddings.var(0, unbiased=False) + 1e-5).sqrt()\n"
+               "        return (embeddings - embeddings.mean(0)) / spread"),
     Mutant("cnn_model", "a ReLU after the batch norm",
            old="return self.batch_norm(self.linear_layer(features))",
            new="return torch.relu(self.batch_norm(self.linear_layer(features)))"),
@@ -62,7 +63,7 @@ MUTANTS = [
                "        packed = pack_padded_sequence(lstm_input, [n - 1 for n in lens]",
            new="self.step_inputs(input_features, capts)\n"
                "        packed = pack_padded_sequence(lstm_input, lens"),
-    Mutant("lstm_model", "forward drops the first token instead of the last: reads from word 1, never <start>",
+    Mutant("lstm_model", "forward drops the first token instead of the last: never reads <start>",
            old="self.step_inputs(input_features, capts[:, :-1])",
            new="self.step_inputs(input_features, capts[:, 1:])"),
     Mutant("lstm_model", "forward packs without batch_first: time and batch axes swapped",
@@ -99,14 +100,17 @@ MUTANTS = [
     Mutant("beam_search", "greedy: only the best extension survives, whatever beam_width",
            old="topk(min(beam_width, totals.numel()))", new="topk(1)"),
     Mutant("beam_search", "log-probabilities not accumulated: extensions ranked by their last token only",
-           old="totals = torch.tensor([score for _, score in beams], device=log_probs.device)[:, None] + log_probs",
+           old=("totals = torch.tensor([score for _, score in beams], "
+                "device=log_probs.device)[:, None] + log_probs"),
            new="totals = log_probs"),
     Mutant("beam_search", "raw scores added up: no log_softmax",
-           old="decoder.linear_layer(hidden[:, 0]).log_softmax(dim=-1)", new="decoder.linear_layer(hidden[:, 0])"),
+           old="decoder.linear_layer(hidden[:, 0]).log_softmax(dim=-1)",
+           new="decoder.linear_layer(hidden[:, 0])"),
     Mutant("beam_search", "probabilities added up instead of log-probabilities",
            old=".log_softmax(dim=-1)", new=".softmax(dim=-1)"),
     Mutant("beam_search", "the best caption chosen by log-probability per token, not the total",
-           old="key=lambda caption: caption[1])[0]", new="key=lambda caption: caption[1] / len(caption[0]))[0]"),
+           old="key=lambda caption: caption[1])[0]",
+           new="key=lambda caption: caption[1] / len(caption[0]))[0]"),
     Mutant("beam_search", "returns the first caption that reaches <end>",
            old="                finished.append(caption)\n", new="                return caption[0]\n"),
     Mutant("beam_search", "never stops at <end>: finished captions are extended like the others",
@@ -150,13 +154,15 @@ EQUIVALENTS = [
         embeddings = self.linear_layer(pooled)
         return self.batch_norm(embeddings)"""),
     Equivalent("lstm_model", "forward runs the LSTM on the padded batch and packs its outputs",
-               old="        packed = pack_padded_sequence(lstm_input, [n - 1 for n in lens], batch_first=True)\n"
-                   "        hidden_variables, _ = self.lstm_layer(packed)\n"
-                   "        return self.linear_layer(hidden_variables.data)",
-               new="        outputs, _ = self.lstm_layer(lstm_input)  # causal: padding at the end changes nothing before it\n"
-                   "        packed = pack_padded_sequence(outputs, [n - 1 for n in lens], batch_first=True)\n"
-                   "        return self.linear_layer(packed.data)"),
-    Equivalent("lstm_model", "sample rereads the whole caption so far at every step instead of carrying the state",
+               old="""\
+        packed = pack_padded_sequence(lstm_input, [n - 1 for n in lens], batch_first=True)
+        hidden_variables, _ = self.lstm_layer(packed)
+        return self.linear_layer(hidden_variables.data)""",
+               new="""\
+        outputs, _ = self.lstm_layer(lstm_input)  # causal: end padding changes no earlier step
+        packed = pack_padded_sequence(outputs, [n - 1 for n in lens], batch_first=True)
+        return self.linear_layer(packed.data)"""),
+    Equivalent("lstm_model", "sample rereads the whole caption so far at every step, no state carried",
                old="""\
         tokens = torch.full((len(input_features), 1), self.start_id, dtype=torch.long,
                             device=input_features.device)

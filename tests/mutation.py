@@ -101,7 +101,7 @@ class Variant:
     def apply(self, source: str) -> str:
         """The answer cell's source with this change made; StaleVariant if it does not apply."""
         if (self.old is None) == (self.answer is None) or (self.old is None) != (self.new is None):
-            raise StaleVariant(f"{self}: give either old= and new=, or answer=")
+            raise StaleVariant(f"{self.label}: give either old= and new=, or answer=")
         if self.answer is not None:
             if source.count(BEGIN) != 1 or source.count(END) != 1:
                 raise StaleVariant(f"{self.label}: answer= needs exactly one {BEGIN} / {END} "

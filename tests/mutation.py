@@ -389,8 +389,9 @@ def run(the_plan: Plan) -> Result:
 
 def _forget(kernel: _Kernel) -> None:
     """Delete the globals defined since the snapshot taken before the answer cell."""
-    kernel.code(f"for _name in set(globals()) - {SNAPSHOT}:\n    del globals()[_name]\n"
-                "del _name")
+    loop = "__mutation_name__"  # a name no notebook uses, removed with the others
+    kernel.code(f"for {loop} in set(globals()) - {SNAPSHOT}:\n    globals().pop({loop})\n"
+                f"globals().pop({loop!r}, None)")
 
 
 def _try(kernel: _Kernel, nb, exercise: Exercise, variant: Variant, source: str) -> Outcome:

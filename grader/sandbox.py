@@ -85,9 +85,18 @@ def available_mode() -> str:
     raise AssertionError("unreachable")
 
 
+@lru_cache(maxsize=None)
+def _bwrap_sizes_tmpfs() -> bool:
+    """Whether bubblewrap can limit a tmpfs's size (`--size`, bubblewrap 0.8 and later)."""
+    return _works("bwrap", "--size", "1048576", "--tmpfs", "/tmp", "--ro-bind", "/", "/", "--")
+
+
 def warnings_for(mode: str) -> list[str]:
     """What a sandbox mode leaves unprotected, as sentences for the instructor."""
     out = []
+    if mode == "bwrap" and not _bwrap_sizes_tmpfs():
+        out.append("this bubblewrap cannot limit the size of the kernel's scratch folders "
+                   "(bubblewrap 0.8 or later can): a submission can fill memory by writing files.")
     if mode != "bwrap":
         out.append(
             "bubblewrap is not available: student code can read and write every file the grader "
@@ -171,21 +180,21 @@ def wrap_command(argv: list[str], workdir: str, rundir: str, policy: dict) -> li
         return inner
     if policy["mode"] == "unshare":
         return ["unshare", "--net", "--", *inner]
-    disk = str(limits["disk_mb"] * 2**20)
+    disk = ["--size", str(limits["disk_mb"] * 2**20)] if _bwrap_sizes_tmpfs() else []
+    shm = ["--size", str(64 * 2**20)] if disk else []
     outer = ["bwrap", "--new-session", "--die-with-parent", "--unshare-net", "--unshare-pid",
              "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try", "--cap-drop", "ALL"]
     if policy["uid"] is not None:  # limits.py needs these two to switch to the sandbox user
         outer += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
     outer += _system_binds()
     outer += ["--dev", "/dev", "--proc", "/proc",
-              "--perms", "1777", "--size", str(64 * 2**20), "--tmpfs", "/dev/shm",
-              "--perms", "1777", "--size", disk, "--tmpfs", "/tmp"]
+              "--perms", "1777", *shm, "--tmpfs", "/dev/shm", "--perms", "1777", *disk, "--tmpfs", "/tmp"]
     readable = [p for p in policy["readable"] if os.path.exists(p)]
     outer += _parents(readable + [rundir])
     for path in readable:
         outer += ["--ro-bind", path, path]
     outer += ["--bind", rundir, rundir,
-              "--perms", "1777", "--size", disk, "--tmpfs", workdir, "--chdir", workdir,
+              "--perms", "1777", *disk, "--tmpfs", workdir, "--chdir", workdir,
               "--unsetenv", "JPY_PARENT_PID", "--"]  # its parent is not visible in the PID namespace
     return outer + inner
 

@@ -6,7 +6,7 @@ PIP := $(VENV)/bin/pip
 JUPYTER_ARGS ?=
 # Jupyter refuses to run as root unless told; containers and CI often are root.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
-PYTEST_ARGS ?=
+PYTEST_ARGS ?= --durations=15
 GRADE_ARGS ?=
 STAMP_INSTALL := $(VENV)/.stamp-install
 STAMP_DATA := data/generated/.stamp-data

@@ -1,8 +1,8 @@
 """The course on disk: course.toml, the lab folders, and where nbgrader keeps its working files.
 
 Layout (the course root is the repository root):
-  course.toml                      name, repository, branch, Colab extras, grading limits,
-                                   whether feedback shows hidden tests
+  course.toml                      name, the instructors' repository, the editions' repositories,
+                                   Colab extras, grading limits, whether feedback shows hidden tests
   solutions/<lab>/<nb>.ipynb       nbgrader source notebooks
   labs/<lab>/<nb>.ipynb            released student notebooks
   course_work/                     gitignored: submitted/, autograded/, feedback/, gradebook.db
@@ -33,6 +33,17 @@ GRADING_DEFAULTS = {
 }
 
 
+EDITIONS = ("class", "self-study")
+
+
+@dataclass(frozen=True)
+class Edition:
+    """Where one published edition of the course lives: the repository Colab clones, its branch."""
+
+    repository: str
+    branch: str
+
+
 @dataclass(frozen=True)
 class Course:
     """A course root and its course.toml settings."""
@@ -42,6 +53,7 @@ class Course:
     course_id: str
     repository: str
     branch: str
+    editions: dict[str, Edition] = field(default_factory=dict)
     colab_extras: tuple[str, ...] = ()
     lab_extras: dict[str, tuple[str, ...]] = field(default_factory=dict)
     grading: dict[str, int] = field(default_factory=dict)
@@ -76,6 +88,15 @@ class Course:
             raise ValueError(f"unknown lab {lab!r}: the labs are {', '.join(self.labs())}")
         return sorted(folder.glob("*.ipynb"))
 
+    def edition(self, name: str = "class") -> Edition:
+        """The published edition ``name`` ("class": the students' repository, or "self-study")."""
+        if name not in self.editions:
+            raise ValueError(
+                f"course.toml has no [editions.{name}] with a repository and a branch "
+                "(see docs/instructors.md)"
+            )
+        return self.editions[name]
+
     def extras_for(self, lab: str) -> tuple[str, ...]:
         """The package extras the Colab bootstrap installs for ``lab``."""
         return self.lab_extras.get(lab, self.colab_extras)
@@ -98,6 +119,7 @@ def load_course(root: Path | str = ".") -> Course:
     if missing:
         raise ValueError(f"{path}: [course] needs {', '.join(missing)} (see docs/instructors.md)")
     colab = config.get("colab", {})
+    editions = _editions(config.get("editions", {}), path)
     grading = dict(GRADING_DEFAULTS)
     for key, value in config.get("grading", {}).items():
         if key not in GRADING_DEFAULTS:
@@ -113,8 +135,28 @@ def load_course(root: Path | str = ".") -> Course:
         course_id=course.get("id", "course"),
         repository=course["repository"],
         branch=course["branch"],
+        editions=editions,
         colab_extras=tuple(colab.get("extras", ())),
         lab_extras={lab: tuple(extras) for lab, extras in colab.get("lab_extras", {}).items()},
         grading=grading,
         show_hidden_tests=bool(config.get("feedback", {}).get("show_hidden_tests", False)),
     )
+
+
+def _editions(table: dict, path: Path) -> dict[str, Edition]:
+    """[editions.<name>] tables of course.toml; the class edition is required."""
+    unknown = sorted(set(table) - set(EDITIONS))
+    if unknown:
+        raise ValueError(f"{path}: unknown edition(s) {', '.join(unknown)}; known: {', '.join(EDITIONS)}")
+    if "class" not in table:
+        raise ValueError(
+            f"{path}: [editions.class] is missing: it names the students' repository (repository, "
+            "branch) that the Colab badges and bootstrap cells point at (see docs/instructors.md)"
+        )
+    editions = {}
+    for name, settings in table.items():
+        missing = [key for key in ("repository", "branch") if not settings.get(key)]
+        if missing:
+            raise ValueError(f"{path}: [editions.{name}] needs {', '.join(missing)}")
+        editions[name] = Edition(settings["repository"], settings["branch"])
+    return editions

@@ -1,4 +1,7 @@
-"""Stamp solution notebooks from course.toml: the Colab badge in the header, the bootstrap cell.
+"""Stamp notebooks from course.toml: the Colab badge in the header, the bootstrap cell.
+
+Both point at a published edition's repository (the students' one, never the instructors'):
+release stamps solutions/ for the class edition, publish restamps its copy for its edition.
 
 Every solution notebook starts with two tagged cells:
   cell 0, markdown, tag "header":    title, what you will learn, times; the badge line is ours
@@ -12,7 +15,7 @@ from pathlib import Path
 
 import nbformat
 
-from .course import RELEASE, Course
+from .course import RELEASE, Course, Edition
 
 BADGE_PREFIX = "[![Open In Colab]"
 BADGE = (
@@ -47,7 +50,7 @@ def github_slug(repository: str) -> str:
     found = re.fullmatch(r"(?:https://|git@)github\.com[/:]([^/]+/[^/]+?)(?:\.git)?/?", repository)
     if not found:
         raise ValueError(
-            f"course.toml repository {repository!r} is not a GitHub URL "
+            f"course.toml: edition repository {repository!r} is not a GitHub URL "
             "(https://github.com/<owner>/<name>): Colab can only open notebooks from GitHub"
         )
     return found.group(1)
@@ -59,18 +62,18 @@ def bootstrap_source(repository: str, branch: str, extras: tuple[str, ...] = ())
     return BOOTSTRAP.format(repository=repository, branch=branch, extras=extras_spec).rstrip("\n")
 
 
-def badge_line(course: Course, lab: str, notebook: str) -> str:
-    """The markdown badge opening labs/<lab>/<notebook> of the course's branch in Colab."""
+def badge_line(edition: Edition, lab: str, notebook: str) -> str:
+    """The markdown badge opening labs/<lab>/<notebook> of the edition's repository in Colab."""
     path = f"{RELEASE}/{lab}/{notebook}"
-    return BADGE.format(slug=github_slug(course.repository), branch=course.branch, path=path)
+    return BADGE.format(slug=github_slug(edition.repository), branch=edition.branch, path=path)
 
 
 def _tagged(cell, tag: str) -> bool:
     return tag in cell.get("metadata", {}).get("tags", [])
 
 
-def stamp_notebook(path: Path, course: Course, lab: str) -> bool:
-    """Insert or refresh the badge and the bootstrap cell of one notebook; True if it changed."""
+def stamp_notebook(path: Path, course: Course, lab: str, edition: str = "class") -> bool:
+    """Point one notebook's badge and bootstrap cell at ``edition``'s repository; True if changed."""
     nb = nbformat.read(path, as_version=4)
     cells = nb.cells
     if len(cells) < 2 or cells[0].cell_type != "markdown" or not _tagged(cells[0], "header"):
@@ -86,9 +89,10 @@ def stamp_notebook(path: Path, course: Course, lab: str) -> bool:
     lines = [line for line in cells[0].source.splitlines() if not line.startswith(BADGE_PREFIX)]
     while len(lines) > 1 and lines[1] == "" and (len(lines) < 3 or lines[2] == ""):
         del lines[1]
-    badge = badge_line(course, lab, path.name)
+    target = course.edition(edition)
+    badge = badge_line(target, lab, path.name)
     header = "\n".join(lines[:1] + ["", badge] + lines[1:])
-    bootstrap = bootstrap_source(course.repository, course.branch, course.extras_for(lab))
+    bootstrap = bootstrap_source(target.repository, target.branch, course.extras_for(lab))
     if cells[0].source == header and cells[1].source == bootstrap:
         return False
     cells[0].source = header

@@ -78,12 +78,15 @@ def test_stamp_inserts_badge_and_bootstrap_once(tmp_path):
     assert stamp_notebook(path, course, LAB00) is True
     stamped = nbformat.read(path, as_version=4)
     badge = [line for line in stamped.cells[0].source.splitlines() if line.startswith(BADGE_PREFIX)]
+    students = course.edition("class")
     assert badge == [
         "[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]"
-        f"(https://colab.research.google.com/github/{course.repository.split('github.com/')[1]}"
-        f"/blob/{course.branch}/labs/{LAB00}/{NB00})"
+        f"(https://colab.research.google.com/github/{students.repository.split('github.com/')[1]}"
+        f"/blob/{students.branch}/labs/{LAB00}/{NB00})"
     ]
     assert "google.colab" in stamped.cells[1].source
+    assert f"REPOSITORY = {students.repository!r}" in stamped.cells[1].source
+    assert course.repository not in path.read_text(), "a notebook points at the instructors' repository"
     assert stamp_notebook(path, course, LAB00) is False, "stamping twice changed the notebook"
 
 
@@ -98,10 +101,18 @@ def test_course_toml_errors_say_what_to_fix(tmp_path):
     (tmp_path / "course.toml").write_text('[course]\nname = "x"\n')
     with pytest.raises(ValueError, match="repository, branch"):
         load_course(tmp_path)
-    (tmp_path / "course.toml").write_text(
-        '[course]\nname="x"\nrepository="https://github.com/o/r"\nbranch="main"\n'
-        "[grading]\ncell_timeout=5\n"
-    )
+    course = '[course]\nname="x"\nrepository="https://github.com/o/private"\nbranch="main"\n'
+    (tmp_path / "course.toml").write_text(course)
+    with pytest.raises(ValueError, match=r"\[editions.class\] is missing: it names the students"):
+        load_course(tmp_path)
+    course += '[editions.class]\nrepository="https://github.com/o/public"\nbranch="main"\n'
+    (tmp_path / "course.toml").write_text(course + "[editions.everyone]\nrepository='x'\n")
+    with pytest.raises(ValueError, match="unknown edition.*everyone"):
+        load_course(tmp_path)
+    (tmp_path / "course.toml").write_text(course)
+    with pytest.raises(ValueError, match=r"no \[editions.self-study\]"):
+        load_course(tmp_path).edition("self-study")
+    (tmp_path / "course.toml").write_text(course + "[grading]\ncell_timeout=5\n")
     with pytest.raises(ValueError, match="unknown \\[grading\\] key 'cell_timeout'"):
         load_course(tmp_path)
     with pytest.raises(FileNotFoundError, match="course.toml"):

@@ -1,7 +1,9 @@
 """Run benchmark entries and record them: ``python -m bench [name ...]``.
 
-Each module bench/<name>.py exposes ``run() -> dict`` of named figures. Results are merged into
-bench/results/<machine>.json (one entry per benchmark, with the date and the machine) and the
+Each module bench/<name>.py exposes ``run() -> dict`` of named figures. Every entry runs in a
+process of its own (a crash, e.g. a library that segfaults after another one was imported, is
+reported as that entry's failure and the others still run). Results are merged, under a file lock,
+into bench/results/<machine>.json (one entry per benchmark, with the date and the machine) and the
 whole file is rendered as bench/results/<machine>.md.
 """
 
@@ -9,10 +11,14 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import fcntl
 import importlib
 import json
 import os
 import platform
+import subprocess
+import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -35,23 +41,48 @@ def entries() -> list[str]:
     return sorted(p.stem for p in HERE.glob("*.py") if not p.stem.startswith("_"))
 
 
-def run(names: list[str]) -> Path:
-    """Run the named benchmarks, merge their figures into the machine's results, return the file."""
+def run(names: list[str], package: str = "bench") -> tuple[Path, list[str]]:
+    """Run the named benchmarks of ``package``, each in its own process; merge their figures into
+    the machine's results. Returns the results file and the names that failed."""
     info = machine()
     RESULTS.mkdir(exist_ok=True)
     path = RESULTS / f"{info['label']}.json"
-    results = json.loads(path.read_text()) if path.is_file() else {"machine": info, "benchmarks": {}}
-    results["machine"] = info
+    failed = []
     for name in names:
         start = time.perf_counter()
-        figures = importlib.import_module(f"bench.{name}").run()
+        figures = run_in_child(f"{package}.{name}")
+        if figures is None:
+            failed.append(name)
+            continue
         figures["bench_wall_s"] = round(time.perf_counter() - start, 1)
         figures["date"] = datetime.date.today().isoformat()
-        results["benchmarks"][name] = figures
+        record(path, info, name, figures)
         print(f"bench: {name}: {json.dumps(figures)}")
+    return path, failed
+
+
+def run_in_child(module: str) -> dict | None:
+    """``module.run()`` in a fresh Python process: its figures, or None (reported) if it failed."""
+    with tempfile.TemporaryDirectory() as scratch:
+        out = Path(scratch) / "figures.json"
+        done = subprocess.run([sys.executable, "-m", "bench", "--child", module, str(out)])
+        if done.returncode == 0 and out.is_file():
+            return json.loads(out.read_text())
+    how = f"killed by signal {-done.returncode}" if done.returncode < 0 else f"exit {done.returncode}"
+    print(f"bench: {module} FAILED ({how}); its previous figures are kept", file=sys.stderr)
+    return None
+
+
+def record(path: Path, info: dict, name: str, figures: dict) -> None:
+    """Merge one entry into the results file and re-render the markdown, under a file lock, so
+    that benchmarks run at the same time by different commands do not overwrite each other."""
+    with open(RESULTS / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        results = json.loads(path.read_text()) if path.is_file() else {"benchmarks": {}}
+        results["machine"] = info
+        results["benchmarks"][name] = figures
         path.write_text(json.dumps(results, indent=1, sort_keys=True) + "\n")
-    path.with_suffix(".md").write_text(markdown(results))
-    return path
+        path.with_suffix(".md").write_text(markdown(results))
 
 
 def markdown(results: dict) -> str:
@@ -68,12 +99,19 @@ def markdown(results: dict) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("names", nargs="*", help=f"benchmarks to run (default: all of {entries()})")
+    parser.add_argument("--child", nargs=2, metavar=("MODULE", "OUT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.child:
+        module, out = args.child
+        Path(out).write_text(json.dumps(importlib.import_module(module).run()))
+        return 0
     unknown = set(args.names) - set(entries())
     if unknown:
         parser.error(f"unknown benchmark(s) {sorted(unknown)}; known: {entries()}")
-    print(f"bench: results in {run(args.names or entries())}")
+    path, failed = run(args.names or entries())
+    print(f"bench: results in {path}" + (f"; FAILED: {', '.join(failed)}" if failed else ""))
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

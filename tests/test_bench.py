@@ -1,21 +1,34 @@
-"""The benchmark harness records figures per machine and renders them as markdown."""
+"""The benchmark harness runs each entry in its own process, records figures per machine and
+renders them as markdown; a crashing entry is reported and the others still run."""
 
 import importlib
 import json
-import types
 
 import bench.__main__ as harness
 
+ENTRIES = {
+    "fast": "def run():\n    return {'images_per_s': 42}\n",
+    "segfault": "import os, signal\n\ndef run():\n    os.kill(os.getpid(), signal.SIGSEGV)\n",
+    "after": "def run():\n    return {'words_per_s': 7}\n",
+}
 
-def test_harness_merges_results_and_writes_markdown(tmp_path, monkeypatch):
-    fake = types.SimpleNamespace(run=lambda: {"images_per_s": 42})
-    monkeypatch.setattr(harness, "RESULTS", tmp_path)
-    monkeypatch.setattr(harness.importlib, "import_module", {"bench.fake": fake}.__getitem__)
-    path = harness.run(["fake"])
-    harness.run(["fake"])
+
+def test_harness_isolates_entries_merges_results_and_writes_markdown(tmp_path, monkeypatch):
+    package = tmp_path / "fakebench"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    for name, source in ENTRIES.items():
+        (package / f"{name}.py").write_text(source)
+    monkeypatch.setenv("PYTHONPATH", f"{tmp_path}:{harness.HERE.parent}")
+    monkeypatch.setattr(harness, "RESULTS", tmp_path / "results")
+    path, failed = harness.run(["fast"], package="fakebench")
+    assert failed == []
+    path, failed = harness.run(["fast", "segfault", "after"], package="fakebench")
+    assert failed == ["segfault"]
     data = json.loads(path.read_text())
-    assert list(data["benchmarks"]) == ["fake"]
-    assert data["benchmarks"]["fake"]["images_per_s"] == 42
+    assert sorted(data["benchmarks"]) == ["after", "fast"]
+    assert data["benchmarks"]["fast"]["images_per_s"] == 42
+    assert data["benchmarks"]["after"]["words_per_s"] == 7
     assert data["machine"]["cpus"] >= 1
     assert "| images_per_s | 42 |" in path.with_suffix(".md").read_text()
 

@@ -10,10 +10,11 @@ EXERCISES = {
     "rnn_backward": ("test_rnn_backward",),
     "word_embedding_forward": ("test_word_embedding_forward",),
     "word_embedding_backward": ("test_word_embedding_backward",),
-    # the LSTM branch of the model (loss and sampling) is graded in section 8
+    # the LSTM branch of the model's loss is graded in section 8
     "captioning_rnn": ("test_captioning_loss_value", "test_captioning_gradients",
-                       "test_overfit_rnn", "test_sample", "test_lstm_forward",
-                       "test_lstm_backward"),
+                       "test_overfit_rnn", "test_lstm_backward"),
+    # so is LSTM sampling
+    "sample_captions": ("test_sample", "test_lstm_forward"),
     "lstm_step_forward": ("test_lstm_step_forward",),
     "lstm_step_backward": ("test_lstm_step_backward",),
     "lstm_forward": ("test_lstm_forward", "test_lstm_backward"),
@@ -31,13 +32,13 @@ _LOSS_BACKWARD = """\
         dx, dh0, grads["Wx"], grads["Wh"], grads["b"] = backward(dh, rnn_cache)
 """
 _SAMPLE_STEP = """\
-            x = p["W_embed"][words]
-            if self.cell_type == "rnn":
-                h, _ = rnn_step_forward(x, h, p["Wx"], p["Wh"], p["b"])
-            else:
-                h, c, _ = lstm_step_forward(x, h, c, p["Wx"], p["Wh"], p["b"])
-            words = np.argmax(h @ p["W_vocab"] + p["b_vocab"], axis=1)
-            captions[:, t] = words
+        x = p["W_embed"][words]
+        if model.cell_type == "rnn":
+            h, _ = rnn_step_forward(x, h, p["Wx"], p["Wh"], p["b"])
+        else:
+            h, c, _ = lstm_step_forward(x, h, c, p["Wx"], p["Wh"], p["b"])
+        words = np.argmax(h @ p["W_vocab"] + p["b_vocab"], axis=1)
+        captions[:, t] = words
 """
 _LSTM_GATES = """\
     i, f, o = sigmoid(a[:, :H]), sigmoid(a[:, H:2 * H]), sigmoid(a[:, 2 * H:3 * H])
@@ -156,32 +157,32 @@ MUTANTS = [
     Mutant("captioning_rnn", "the LSTM branch calls rnn_backward",
            old='backward = rnn_backward if self.cell_type == "rnn" else lstm_backward',
            new="backward = rnn_backward"),
-    # captioning_rnn: sampling
-    Mutant("captioning_rnn", "sampling feeds <START> at every step (argmax not fed back)",
-           old=('            words = np.argmax(h @ p["W_vocab"] + p["b_vocab"], axis=1)\n'
-                "            captions[:, t] = words\n"),
-           new='            captions[:, t] = np.argmax(h @ p["W_vocab"] + p["b_vocab"], axis=1)\n'),
-    Mutant("captioning_rnn", "sampling starts from a zero state, not from the projected image",
+    # sample_captions
+    Mutant("sample_captions", "sampling feeds <START> at every step (argmax not fed back)",
+           old=('        words = np.argmax(h @ p["W_vocab"] + p["b_vocab"], axis=1)\n'
+                "        captions[:, t] = words\n"),
+           new='        captions[:, t] = np.argmax(h @ p["W_vocab"] + p["b_vocab"], axis=1)\n'),
+    Mutant("sample_captions", "sampling starts from a zero state, not from the projected image",
            old='h, _ = affine_forward(features, p["W_proj"], p["b_proj"])',
            new='h = np.zeros((len(features), p["Wh"].shape[0]))'),
-    Mutant("captioning_rnn", "sampling starts from <NULL> instead of <START>",
-           old="words = np.full(len(features), self._start)",
-           new="words = np.full(len(features), self._null)"),
-    Mutant("captioning_rnn", "sampling writes the input word: <START> in column 0, one step late",
+    Mutant("sample_captions", "sampling starts from <NULL> instead of <START>",
+           old='words = np.full(len(features), model.word_to_idx["<START>"])',
+           new='words = np.full(len(features), model.word_to_idx["<NULL>"])'),
+    Mutant("sample_captions", "sampling writes the input word: <START> in column 0, one step late",
            old=_SAMPLE_STEP,
-           new="            captions[:, t] = words\n" + _SAMPLE_STEP.replace(
-               "            captions[:, t] = words\n", "")),
-    Mutant("captioning_rnn", "sampling restarts every step from the image's hidden state",
+           new="        captions[:, t] = words\n" + _SAMPLE_STEP.replace(
+               "        captions[:, t] = words\n", "")),
+    Mutant("sample_captions", "sampling restarts every step from the image's hidden state",
            old='h, _ = rnn_step_forward(x, h, p["Wx"], p["Wh"], p["b"])',
            new=('h, _ = rnn_step_forward(x, affine_forward(features, p["W_proj"], p["b_proj"])[0],'
                 ' p["Wx"], p["Wh"], p["b"])')),
-    Mutant("captioning_rnn", "sampling draws from the softmax with the global RNG instead of argmax",
-           old='            words = np.argmax(h @ p["W_vocab"] + p["b_vocab"], axis=1)\n',
-           new=("            scores = h @ p[\"W_vocab\"] + p[\"b_vocab\"]\n"
-                "            probs = np.exp(scores - scores.max(axis=1, keepdims=True))\n"
-                "            probs /= probs.sum(axis=1, keepdims=True)\n"
-                "            words = np.array([np.random.choice(len(q), p=q) for q in probs])\n")),
-    Mutant("captioning_rnn", "LSTM sampling does not carry the cell state",
+    Mutant("sample_captions", "sampling draws from the softmax with the global RNG instead of argmax",
+           old='        words = np.argmax(h @ p["W_vocab"] + p["b_vocab"], axis=1)\n',
+           new=("        scores = h @ p[\"W_vocab\"] + p[\"b_vocab\"]\n"
+                "        probs = np.exp(scores - scores.max(axis=1, keepdims=True))\n"
+                "        probs /= probs.sum(axis=1, keepdims=True)\n"
+                "        words = np.array([np.random.choice(len(q), p=q) for q in probs])\n")),
+    Mutant("sample_captions", "LSTM sampling does not carry the cell state",
            old='h, c, _ = lstm_step_forward(x, h, c, p["Wx"], p["Wh"], p["b"])',
            new='h, _c, _ = lstm_step_forward(x, h, c, p["Wx"], p["Wh"], p["b"])'),
     # lstm_step_forward
@@ -287,7 +288,7 @@ EQUIVALENTS = [
         grads["W_embed"] = word_embedding_backward(dx, embed_cache)
         grads["W_proj"], grads["b_proj"] = features.T @ dh0, dh0.sum(axis=0)
 """),
-    Equivalent("captioning_rnn", "sampling through the layers' functions, stopping once all ended",
+    Equivalent("sample_captions", "sampling through the layers' functions, stopping once all ended",
                old=_SAMPLE_STEP,
                new=_SAMPLE_STEP.replace(
                    'x = p["W_embed"][words]',
@@ -295,8 +296,8 @@ EQUIVALENTS = [
                    'np.argmax(h @ p["W_vocab"] + p["b_vocab"], axis=1)',
                    'temporal_affine_forward(h[:, None], p["W_vocab"], p["b_vocab"])[0][:, 0]'
                    '.argmax(axis=1)') + """\
-            if (captions[:, :t + 1] == self._end).any(axis=1).all():
-                break
+        if (captions[:, :t + 1] == model.word_to_idx["<END>"]).any(axis=1).all():
+            break
 """),
     Equivalent("lstm_step_forward", "np.split into four blocks and a hand-written sigmoid",
                answer="""\

@@ -12,7 +12,7 @@ STAMP_INSTALL := $(VENV)/.stamp-install
 STAMP_DATA := data/generated/.stamp-data
 STAMP_SYSTEM := $(VENV)/.stamp-system
 
-.PHONY: lab test data release grade bench check setup clean-data
+.PHONY: lab test data release publish grade bench check setup clean-data
 
 setup: $(STAMP_SYSTEM) $(STAMP_INSTALL) $(STAMP_DATA)
 
@@ -34,7 +34,7 @@ $(VENV)/bin/python:
 # Installs the helper package (editable) with every extra, pinned by constraints.txt.
 $(STAMP_INSTALL): $(VENV)/bin/python pyproject.toml constraints.txt
 	$(PIP) install --quiet --upgrade pip
-	$(PIP) install --quiet -c constraints.txt -e '.[keras,grader,dev]'
+	$(PIP) install --quiet -c constraints.txt -e '.[lab,keras,grader,dev]'
 	touch $@
 
 # Builds the embedded datasets (shapes scenes and what the labs derive from them).
@@ -55,6 +55,12 @@ test: setup
 
 release: $(STAMP_INSTALL)
 	$(PY) -m grader release
+
+# A students' edition for its own repository: make publish DEST=../rnn-labs [EDITION=self-study]
+EDITION ?= class
+publish: $(STAMP_INSTALL)
+	@test -n "$(DEST)" || { echo "say where: make publish DEST=<checkout of the students' repository>"; exit 2; }
+	$(PY) -m grader publish $(DEST) --edition $(EDITION)
 
 # e.g. make grade GRADE_ARGS="submissions.zip --jobs 2" (default: the bundled examples)
 grade: setup

@@ -1,6 +1,7 @@
 """The instructor's commands: python -m grader {release,grade,feedback,export,check-outputs}.
 
   release        stamp solutions/ from course.toml, regenerate labs/ with nbgrader
+  publish DEST   write a students' edition (--edition class|self-study) into DEST
   grade [SRC]    collect SRC (folder or zip of <student>/<lab>/<nb>.ipynb; default:
                  course_work/submissions/ if present, else the bundled examples), autograde in
                  parallel sandboxes, write feedback HTML and course_work/grades.csv
@@ -21,8 +22,9 @@ from . import nbgrader_run, sandbox
 from .autograde import autograde, open_gradebook, split_max, split_score
 from .check_outputs import notebooks_with_outputs
 from .collect import collect, examples_tree
-from .course import load_course
+from .course import EDITIONS, load_course
 from .feedback import sanitise_folder
+from .publish import publish
 from .release import release
 from .report import Outcome, read_csv, write_csv
 
@@ -33,6 +35,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
     sub = parser.add_subparsers(dest="command", required=True)
     rel = sub.add_parser("release", help="stamp solutions/ and regenerate labs/")
     rel.add_argument("--lab", action="append", help="only this lab (repeatable)")
+    pub = sub.add_parser("publish", help="write a students' edition into DEST")
+    pub.add_argument("dest", type=Path, help="an empty folder or a checkout of the edition's repository")
+    pub.add_argument("--edition", default="class", choices=EDITIONS)
     grade = sub.add_parser("grade", help="collect, autograde, feedback, CSV")
     grade.add_argument("source", nargs="?", help="folder or zip of <student>/<lab>/<nb>.ipynb")
     grade.add_argument("--jobs", type=int, default=1, help="students graded at once")
@@ -55,6 +60,17 @@ def cmd_release(course, args) -> int:
     started = time.perf_counter()
     labs = release(course, args.lab)
     print(f"released {len(labs)} lab(s) to labs/ in {time.perf_counter() - started:.1f} s")
+    return 0
+
+
+def cmd_publish(course, args) -> int:
+    started = time.perf_counter()
+    dest = publish(course, args.dest, args.edition)
+    files = [p for p in dest.rglob("*") if p.is_file() and ".git" not in p.relative_to(dest).parts]
+    size_mb = sum(p.stat().st_size for p in files) / 2**20
+    print(f"published the {args.edition} edition to {dest}: {len(files)} files, {size_mb:.1f} MB, "
+          f"in {time.perf_counter() - started:.1f} s. Review it (git -C {dest} status), then commit "
+          "and push it yourself.")
     return 0
 
 
@@ -145,7 +161,7 @@ def cmd_check_outputs(course, args) -> int:
     return 0
 
 
-COMMANDS = {"release": cmd_release, "grade": cmd_grade, "feedback": cmd_feedback,
+COMMANDS = {"release": cmd_release, "publish": cmd_publish, "grade": cmd_grade, "feedback": cmd_feedback,
             "export": cmd_export, "check-outputs": cmd_check_outputs}
 
 

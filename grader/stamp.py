@@ -62,9 +62,9 @@ def bootstrap_source(repository: str, branch: str, extras: tuple[str, ...] = ())
     return BOOTSTRAP.format(repository=repository, branch=branch, extras=extras_spec).rstrip("\n")
 
 
-def badge_line(edition: Edition, lab: str, notebook: str) -> str:
-    """The markdown badge opening labs/<lab>/<notebook> of the edition's repository in Colab."""
-    path = f"{RELEASE}/{lab}/{notebook}"
+def badge_line(edition: Edition, lab: str, notebook: str, folder: str = RELEASE) -> str:
+    """The markdown badge opening <folder>/<lab>/<notebook> of the edition's repository in Colab."""
+    path = f"{folder}/{lab}/{notebook}"
     return BADGE.format(slug=github_slug(edition.repository), branch=edition.branch, path=path)
 
 
@@ -72,8 +72,10 @@ def _tagged(cell, tag: str) -> bool:
     return tag in cell.get("metadata", {}).get("tags", [])
 
 
-def stamp_notebook(path: Path, course: Course, lab: str, edition: str = "class") -> bool:
-    """Point one notebook's badge and bootstrap cell at ``edition``'s repository; True if changed."""
+def stamp_notebook(path: Path, course: Course, lab: str, edition: str = "class",
+                   folder: str = RELEASE) -> bool:
+    """Point one notebook's badge and bootstrap cell at ``edition``'s repository (the badge opens
+    <folder>/<lab>/<notebook> there); True if it changed."""
     nb = nbformat.read(path, as_version=4)
     cells = nb.cells
     if len(cells) < 2 or cells[0].cell_type != "markdown" or not _tagged(cells[0], "header"):
@@ -90,7 +92,7 @@ def stamp_notebook(path: Path, course: Course, lab: str, edition: str = "class")
     while len(lines) > 1 and lines[1] == "" and (len(lines) < 3 or lines[2] == ""):
         del lines[1]
     target = course.edition(edition)
-    badge = badge_line(target, lab, path.name)
+    badge = badge_line(target, lab, path.name, folder)
     header = "\n".join(lines[:1] + ["", badge] + lines[1:])
     bootstrap = bootstrap_source(target.repository, target.branch, course.extras_for(lab))
     if cells[0].source == header and cells[1].source == bootstrap:

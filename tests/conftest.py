@@ -1,4 +1,5 @@
-"""Shared fixtures: the repository root and a small shapes dataset built once per session."""
+"""Shared fixtures: the repository root, a small shapes dataset and the published students'
+editions, each built once per session."""
 
 from __future__ import annotations
 
@@ -27,3 +28,22 @@ def small_shapes(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("shapes")
     sizes = {"train": 120, "val": 20, "test": 20, "heldout": 20}
     return shapes.build(out, seed=3, sizes=sizes, write_png=False)
+
+
+@pytest.fixture(scope="session")
+def class_edition(tmp_path_factory) -> Path:
+    """The class edition (`python -m grader publish DEST`) of this checkout, published once."""
+    from grader.course import load_course
+    from grader.publish import publish
+
+    return publish(load_course(REPO), tmp_path_factory.mktemp("editions") / "rnn-labs")
+
+
+@pytest.fixture(scope="session")
+def self_study_edition(tmp_path_factory) -> Path:
+    """The self-study edition of this checkout, published once."""
+    from grader.course import load_course
+    from grader.publish import publish
+
+    dest = tmp_path_factory.mktemp("editions") / "rnn-labs-self-study"
+    return publish(load_course(REPO), dest, "self-study")

@@ -1,8 +1,8 @@
 """The bootstrap cell that release stamps into every notebook, run for real against a local clone.
 
-Colab is simulated by a `google.colab` module; the repository is a temporary git repository
-reached through a file:// URL; pip installs into a throwaway prefix (RNNLAB_PIP), without
-dependencies, so no network is needed.
+Colab is simulated by a `google.colab` module; the repository is a git repository of the published
+class edition (`python -m grader publish`, what students clone), reached through a file:// URL;
+pip installs into a throwaway prefix (RNNLAB_PIP), without dependencies, so no network is needed.
 """
 
 from __future__ import annotations
@@ -23,18 +23,10 @@ REPORT = "\nimport rnnlab\nprint('rnnlab from', rnnlab.__file__)\n"
 
 
 @pytest.fixture(scope="module")
-def origin(tmp_path_factory) -> Path:
-    """A git repository holding the course package, as the course's GitHub repository would."""
+def origin(class_edition, tmp_path_factory) -> Path:
+    """A git repository holding the class edition, as the students' GitHub repository would."""
     root = tmp_path_factory.mktemp("origin") / "rnn-labs"
-    root.mkdir()
-    for name in ("pyproject.toml", "README.md", "course.toml"):
-        if (REPO / name).is_file():
-            shutil.copyfile(REPO / name, root / name)
-    if not (root / "README.md").exists():
-        (root / "README.md").write_text("RNN Labs\n")
-    ignore = shutil.ignore_patterns("__pycache__", "examples")
-    for package in ("rnnlab", "grader"):
-        shutil.copytree(REPO / package, root / package, ignore=ignore)
+    shutil.copytree(class_edition, root)
     git = ["git", "-c", "user.name=Course", "-c", "user.email=course@example.org", "-C", str(root)]
     subprocess.run([*git, "init", "--quiet", "--initial-branch", "main"], check=True)
     subprocess.run([*git, "add", "."], check=True)
@@ -65,7 +57,7 @@ def test_bootstrap_in_colab_clones_installs_builds_and_imports(origin, tmp_path)
         assert done.returncode == 0, done.stdout + done.stderr
     clone = content / "rnn-labs"
     assert [p.name for p in content.iterdir()] == ["rnn-labs"]
-    assert (clone / "rnnlab" / "runtime.py").is_file()
+    assert (clone / "rnnlab" / "runtime.py").is_file() and not (clone / "solutions").exists()
     assert f"rnnlab from {clone / 'rnnlab' / '__init__.py'}" in done.stdout
     assert "rnnlab.build: data written to" in done.stdout
     installed = list((tmp_path / "prefix").rglob("__editable__*rnnlab*"))

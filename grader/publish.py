@@ -1,0 +1,209 @@
+"""Publish a students' edition of the course: ``python -m grader publish DEST [--edition E]``.
+
+  class       (default) the student notebooks (labs/), the helper package without the self-check,
+              data/ (lyrics, weights, README), the environment files, a pyproject.toml without the
+              grader, a student README, docs/students.md and a Makefile whose `make lab` works there
+  self-study  the class edition plus `python -m rnnlab.check <lab>` (the full tests of a lab run on
+              one's own notebook) and the worked solutions in solutions/
+
+Never published: the solution notebooks (except as self-study's worked solutions), hidden tests,
+the grader, example submissions, the test suite, benchmarks, course.toml, git history. Each
+edition's Colab badges and bootstrap cells point at that edition's repository (course.toml
+[editions.<name>]). Publishing refuses to run when labs/ is not what a fresh release gives.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import string
+import tempfile
+import tomllib
+from pathlib import Path
+
+import nbformat
+
+from .course import EDITIONS, RELEASE, SOURCE, Course, load_course
+from .release import release
+from .stamp import stamp_notebook
+
+TEMPLATES = Path(__file__).resolve().parent / "edition"
+MARKER = ".rnnlab-edition"
+SELF_CHECK = "check.py"
+COPIED = ("environment.yml", "environment-gpu.yml", "constraints.txt")
+PUBLISHED_EXTRAS = ("lab", "keras")
+NBGRADER_MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION",
+                    "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")
+IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", ".ipynb_checkpoints", "checkpoints")
+
+
+class PublishError(RuntimeError):
+    """The edition cannot be published as asked; the message says what to do."""
+
+
+def publish(course: Course, dest: Path | str, edition: str = "class") -> Path:
+    """Write ``edition`` of the course into ``dest`` (emptied first, its .git kept); returns dest."""
+    if edition not in EDITIONS:
+        raise ValueError(f"unknown edition {edition!r}: the editions are {', '.join(EDITIONS)}")
+    course.edition(edition)
+    dest = Path(dest).resolve()
+    check_destination(course, dest)
+    stale = stale_labs(course)
+    if stale:
+        raise PublishError("labs/ is not what a fresh release of solutions/ gives "
+                           f"({', '.join(stale)}): run `make release`, review, commit, then publish")
+    empty(dest)
+    shutil.copytree(course.release_dir, dest / RELEASE, ignore=IGNORED)
+    shutil.copytree(course.root / "rnnlab", dest / "rnnlab", ignore=shutil.ignore_patterns(
+        "__pycache__", "*.pyc", *(() if edition == "self-study" else (SELF_CHECK,))))
+    shutil.copytree(course.root / "data", dest / "data",
+                    ignore=shutil.ignore_patterns("generated", "__pycache__"))
+    (dest / "docs").mkdir()
+    shutil.copyfile(course.root / "docs" / "students.md", dest / "docs" / "students.md")
+    dropped = dropped_requirements(course.root / "pyproject.toml")
+    for name in COPIED:
+        text = (course.root / name).read_text()
+        (dest / name).write_text(text if name == "constraints.txt" else without(text, dropped))
+    (dest / "pyproject.toml").write_text(student_pyproject((course.root / "pyproject.toml").read_text()))
+    (dest / "README.md").write_text(student_readme(course, edition))
+    makefile = (TEMPLATES / "Makefile").read_text()
+    if edition == "self-study":
+        makefile += (TEMPLATES / "Makefile.self-study").read_text()
+        write_worked_solutions(course, dest / SOURCE)
+    (dest / "Makefile").write_text(makefile)
+    shutil.copyfile(TEMPLATES / "gitignore", dest / ".gitignore")
+    for lab in course.labs():
+        for folder in (RELEASE, SOURCE):
+            for path in sorted((dest / folder / lab).glob("*.ipynb")):
+                stamp_notebook(path, course, lab, edition, folder)
+    (dest / MARKER).write_text(f"{course.name}, {edition} edition, written by `python -m grader "
+                               "publish`: everything here but .git is replaced at each publish\n")
+    return dest
+
+
+def check_destination(course: Course, dest: Path) -> None:
+    """Refuse a destination that is, holds or lies inside the course, or that holds other files."""
+    root = course.root.resolve()
+    if dest == root or root.is_relative_to(dest) or dest.is_relative_to(root):
+        raise PublishError(f"{dest} is the course or overlaps it: publish into a folder outside "
+                           f"{root}, e.g. a checkout of the students' repository next to it")
+    if dest.exists() and not dest.is_dir():
+        raise PublishError(f"{dest} is a file: give a folder")
+    known = (dest / ".git").exists() or (dest / MARKER).is_file()
+    if dest.is_dir() and any(dest.iterdir()) and not known:
+        raise PublishError(f"{dest} holds files that are not an edition of the course; publishing "
+                           "replaces everything but .git: give an empty folder or a checkout of the "
+                           "students' repository")
+
+
+def empty(dest: Path) -> None:
+    """Remove everything in ``dest`` but its .git; create it if needed."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for entry in dest.iterdir():
+        if entry.name == ".git":
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink()
+
+
+def stale_labs(course: Course) -> list[str]:
+    """The notebooks of labs/ that differ from a fresh release of solutions/ (missing or extra too)."""
+    with tempfile.TemporaryDirectory(prefix="rnnlab-publish-") as scratch:
+        copy = Path(scratch) / "course"
+        copy.mkdir()
+        shutil.copyfile(course.root / "course.toml", copy / "course.toml")
+        shutil.copytree(course.source_dir, copy / SOURCE, ignore=IGNORED)
+        release(load_course(copy))
+        fresh = _notebooks(copy / RELEASE)
+        committed = _notebooks(course.release_dir)
+    return sorted(name for name in fresh.keys() | committed.keys()
+                  if fresh.get(name) != committed.get(name))
+
+
+def _notebooks(folder: Path) -> dict[str, dict]:
+    return {str(p.relative_to(folder)): json.loads(p.read_text())
+            for p in folder.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts}
+
+
+def write_worked_solutions(course: Course, folder: Path) -> None:
+    """solutions/<lab>/<nb>.ipynb with nbgrader's markers removed (metadata kept for the check)."""
+    for lab in course.labs():
+        (folder / lab).mkdir(parents=True)
+        for path in course.notebooks(lab):
+            nb = nbformat.read(path, as_version=4)
+            for cell in nb.cells:
+                cell.source = "\n".join(line for line in cell.source.splitlines()
+                                        if line.strip() not in NBGRADER_MARKERS)
+            nbformat.write(nb, folder / lab / path.name)
+
+
+def requirement_name(requirement: str) -> str:
+    """'tensorflow-cpu' of 'tensorflow-cpu>=2.16' (lower case, '_' as '-')."""
+    return re.split(r"[<>=!\[ ;]", requirement.strip(), maxsplit=1)[0].lower().replace("_", "-")
+
+
+def dropped_requirements(pyproject: Path) -> set[str]:
+    """Names only the unpublished extras (grader, dev) need."""
+    project = tomllib.loads(pyproject.read_text())["project"]
+    extras = project["optional-dependencies"]
+    kept = {requirement_name(r) for r in project["dependencies"]}
+    kept |= {requirement_name(r) for name in PUBLISHED_EXTRAS for r in extras[name]}
+    every = {requirement_name(r) for requirements in extras.values() for r in requirements}
+    return every - kept
+
+
+def without(environment_file: str, names: set[str]) -> str:
+    """The environment file without the pip lines that install ``names``."""
+    kept = []
+    for line in environment_file.splitlines():
+        item = line.strip().removeprefix("- ").strip('"')
+        if line.strip().startswith("- ") and requirement_name(item) in names:
+            continue
+        kept.append(line)
+    return "\n".join(kept) + "\n"
+
+
+def student_pyproject(text: str) -> str:
+    """The course's pyproject.toml for students: the helper package and the lab and keras extras."""
+    sections = re.split(r"\n(?=\[)", text)
+    kept = [section for section in sections
+            if not section.startswith(("[tool.ruff", "[tool.pytest"))]
+    lines = [line for line in "\n".join(kept).splitlines()
+             if not re.match(r"(grader|dev) = \[", line)]
+    published = "\n".join(lines).rstrip("\n") + "\n"
+    edits = {
+        'include = ["rnnlab*", "grader*"]': 'include = ["rnnlab*"]',
+        'description = "RNN Labs: helper package and grading tools for a course of recurrent-network '
+        'lab notebooks"': 'description = "RNN Labs: the helper package of a course of recurrent-network '
+        'lab notebooks"',
+    }
+    for old, new in edits.items():
+        if old not in published:
+            raise PublishError(f"pyproject.toml no longer has {old!r}: update grader/publish.py")
+        published = published.replace(old, new)
+    return published
+
+
+def student_readme(course: Course, edition: str) -> str:
+    """README.md of the edition, from grader/edition/README.md and the course README's lab table."""
+    target = course.edition(edition)
+    template = string.Template((TEMPLATES / "README.md").read_text())
+    check = (TEMPLATES / f"check.{edition}.md").read_text()
+    return template.substitute(name=course.name, edition=edition, repository=target.repository,
+                               lab_table=lab_table(course.root / "README.md"), check=check)
+
+
+def lab_table(readme: Path) -> str:
+    """The course README's lab table, cut to lab, notebook and the measured CPU time."""
+    rows = [line for line in readme.read_text().split("## The labs", 1)[1].splitlines()
+            if line.startswith("|")]
+    if len(rows) < 3:
+        raise PublishError(f"{readme} has no lab table under '## The labs'")
+    table = []
+    for row in rows:
+        cells = [cell.strip() for cell in row.strip("|").split("|")]
+        table.append("| " + " | ".join(cells[:3]) + " |")
+    return "\n".join(table)

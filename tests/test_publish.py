@@ -1,0 +1,276 @@
+"""`python -m grader publish`: the students' editions hold no solution and no instructor material,
+set themselves up on their own, and the self-study check grades a notebook without the grader."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import sysconfig
+import tomllib
+from pathlib import Path
+
+import nbformat
+import pytest
+from test_jupyterlab import serve_make_lab
+
+from grader.course import load_course
+from grader.publish import NBGRADER_MARKERS, PublishError, publish
+from grader.stamp import BADGE_PREFIX
+
+REPO = Path(__file__).resolve().parents[1]
+LAB00 = "00_getting_started"
+CLASS_TREE = {".gitignore", ".rnnlab-edition", "Makefile", "README.md", "constraints.txt", "data",
+              "docs", "environment-gpu.yml", "environment.yml", "labs", "pyproject.toml", "rnnlab"}
+SHORTEST_ANSWER_LINE = 12  # shorter lines ("return x", "else:") prove nothing
+# Colab's kernel side: google-colab pins ipykernel and ipython; its notebook 6.5 needs
+# jupyter-client < 8; Colab warns that upgrading these (or prompt-toolkit) crashes the runtime.
+COLAB_PINS = ("ipykernel==5.5.6", "ipython==7.34.0", "notebook==6.5.7", "jupyter-client==7.4.9",
+              "tornado==6.3.3", "pyzmq==24.0.1")
+COLAB_UNTOUCHABLE = {"ipykernel", "ipython", "notebook", "jupyter-client", "tornado", "pyzmq",
+                     "prompt-toolkit"}
+
+
+def normalised(line: str) -> str:
+    return " ".join(line.split())
+
+
+def between(source: str, begin: str, end: str) -> list[str]:
+    """The lines of ``source`` between each ``begin`` and ``end`` marker line."""
+    inside, found = False, []
+    for line in source.splitlines():
+        if line.strip() in (begin, end):
+            inside = line.strip() == begin
+        elif inside:
+            found.append(line)
+    return found
+
+
+def answer_lines() -> set[str]:
+    """Normalised non-trivial lines of every answer and hidden test of solutions/ that the
+    released notebook of the same lab does not show anyway."""
+    answers = set()
+    for path in sorted((REPO / "solutions").glob("*/*.ipynb")):
+        shown = text_lines(REPO / "labs" / path.parent.name / path.name)
+        for cell in nbformat.read(path, as_version=4).cells:
+            meta = cell.metadata.get("nbgrader", {})
+            lines = (between(cell.source, "### BEGIN SOLUTION", "### END SOLUTION")
+                     + between(cell.source, "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"))
+            if cell.cell_type == "markdown" and meta.get("solution"):
+                lines += cell.source.splitlines()
+            answers |= {normalised(line) for line in lines} - shown
+    return {line for line in answers if len(line) >= SHORTEST_ANSWER_LINE}
+
+
+def text_lines(path: Path) -> set[str]:
+    """Normalised lines of a text file, or of every cell of a notebook."""
+    if path.suffix == ".ipynb":
+        text = "\n".join(cell.source for cell in nbformat.read(path, as_version=4).cells)
+    else:
+        text = path.read_text(errors="replace")
+    return {normalised(line) for line in text.splitlines()}
+
+
+def published_files(root: Path, *skip: str) -> list[Path]:
+    return [p for p in root.rglob("*") if p.is_file()
+            and p.suffix not in (".h5", ".png", ".npy", ".npz", ".jpg")
+            and not set(p.relative_to(root).parts) & {".git", *skip}]
+
+
+def leaks(root: Path, *skip: str) -> list[str]:
+    """'<file>: <line>' for every answer line or nbgrader marker found under ``root``."""
+    answers = answer_lines()
+    found = []
+    for path in published_files(root, *skip):
+        lines = text_lines(path)
+        found += [f"{path.relative_to(root)}: {line}" for line in sorted(lines & answers)]
+        found += [f"{path.relative_to(root)}: {marker}" for marker in NBGRADER_MARKERS
+                  if any(marker in line for line in lines)]
+    return found
+
+
+def badges_and_bootstraps(root: Path, folder: str) -> list[tuple[str, str]]:
+    stamps = []
+    for path in sorted((root / folder).glob("*/*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        badge = [line for line in nb.cells[0].source.splitlines() if line.startswith(BADGE_PREFIX)]
+        stamps.append((badge[0], nb.cells[1].source))
+    return stamps
+
+
+def test_class_edition_holds_no_solution_and_no_instructor_material(class_edition):
+    assert {p.name for p in class_edition.iterdir()} == CLASS_TREE
+    assert not (class_edition / "rnnlab" / "check.py").exists()
+    assert answer_lines(), "found no answer lines in solutions/: the leak check would prove nothing"
+    assert leaks(class_edition) == []
+    course = load_course(REPO)
+    students = course.edition("class")
+    for path in published_files(class_edition):
+        assert course.repository not in path.read_text(errors="replace"), path
+    stamps = badges_and_bootstraps(class_edition, "labs")
+    assert len(stamps) == len(course.labs())
+    for badge, bootstrap in stamps:
+        assert students.repository.removeprefix("https://github.com/") in badge
+        assert f"REPOSITORY = {students.repository!r}" in bootstrap
+    project = tomllib.loads((class_edition / "pyproject.toml").read_text())
+    assert set(project["project"]["optional-dependencies"]) == {"lab", "keras"}
+    assert project["tool"]["setuptools"]["packages"]["find"]["include"] == ["rnnlab*"]
+    for name in ("environment.yml", "environment-gpu.yml"):
+        assert "nh3" not in (class_edition / name).read_text()
+    readme = (class_edition / "README.md").read_text()
+    assert "class edition" in readme and "make lab" in readme and "nbgrader validate" in readme
+    assert all(f"`{lab}/" in readme for lab in course.labs()), "the lab table misses a lab"
+    assert "rnnlab.check" not in readme and not re.search(r"\bseeds?\b", readme)
+
+
+def test_self_study_edition_adds_the_check_and_the_worked_solutions(self_study_edition):
+    course = load_course(REPO)
+    assert {p.name for p in self_study_edition.iterdir()} == CLASS_TREE | {"solutions"}
+    assert (self_study_edition / "rnnlab" / "check.py").is_file()
+    assert leaks(self_study_edition, "solutions") == []
+    worked = sorted(p.parent.name for p in (self_study_edition / "solutions").glob("*/*.ipynb"))
+    assert worked == course.labs()
+    assert not any(marker in (self_study_edition / "solutions" / path).read_text()
+                   for path in worked for marker in NBGRADER_MARKERS)
+    own = course.edition("self-study")
+    for folder in ("labs", "solutions"):
+        for badge, bootstrap in badges_and_bootstraps(self_study_edition, folder):
+            assert f"{own.repository.removeprefix('https://github.com/')}/blob/" in badge
+            assert f"/{folder}/" in badge
+            assert f"REPOSITORY = {own.repository!r}" in bootstrap
+    readme = (self_study_edition / "README.md").read_text()
+    assert "self-study edition" in readme and "make check LAB=03" in readme
+
+
+def run_check(edition: Path, *args: str) -> subprocess.CompletedProcess:
+    """`python -m rnnlab.check` of the edition, with the grader and nbgrader made unimportable."""
+    script = ("import runpy, sys\nsys.modules['grader'] = sys.modules['nbgrader'] = None\n"
+              f"sys.argv = ['rnnlab.check', *{list(args)!r}]\n"
+              "runpy.run_module('rnnlab.check', run_name='__main__')\n")
+    env = {**os.environ, "RNNLAB_DATA": str(REPO / "data" / "generated")}
+    env.pop("RNNLAB_PROFILE", None)
+    return subprocess.run([sys.executable, "-c", script], cwd=edition, capture_output=True,
+                          text=True, timeout=600, env=env)
+
+
+def test_self_study_check_scores_blank_zero_and_the_solution_full_marks(self_study_edition):
+    solution = next((self_study_edition / "solutions" / LAB00).glob("*.ipynb"))
+    autograded = sum(cell.metadata["nbgrader"].get("points", 0)
+                     for cell in nbformat.read(solution, as_version=4).cells
+                     if cell.metadata.get("nbgrader", {}).get("grade")
+                     and not cell.metadata["nbgrader"].get("solution"))
+    blank = run_check(self_study_edition, "00")
+    assert blank.returncode == 0, blank.stderr
+    assert f"autograded: 0 / {autograded:g} points" in blank.stdout
+    assert "failed: NotImplementedError" in blank.stdout
+    worked = run_check(self_study_edition, "0", str(solution))
+    assert worked.returncode == 0, worked.stderr
+    assert f"autograded: {autograded:g} / {autograded:g} points" in worked.stdout
+    assert "written answer" in worked.stdout
+    unknown = run_check(self_study_edition, "99")
+    assert unknown.returncode == 2 and "the labs are 00_getting_started" in unknown.stderr
+
+
+@pytest.fixture
+def small_course(tmp_path) -> Path:
+    """A course with lab 00 only (a release takes seconds), and what publish copies."""
+    root = tmp_path / "course"
+    root.mkdir()
+    for name in ("course.toml", "pyproject.toml", "README.md", "environment.yml",
+                 "environment-gpu.yml", "constraints.txt"):
+        shutil.copyfile(REPO / name, root / name)
+    for folder in (f"solutions/{LAB00}", f"labs/{LAB00}", "rnnlab", "docs"):
+        shutil.copytree(REPO / folder, root / folder,
+                        ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))
+    shutil.copytree(REPO / "data", root / "data", ignore=shutil.ignore_patterns("generated"))
+    return root
+
+
+def test_publish_refuses_stale_labs_and_dangerous_destinations(small_course, tmp_path):
+    course = load_course(small_course)
+    with pytest.raises(PublishError, match="overlaps"):
+        publish(course, small_course / "public")
+    foreign = tmp_path / "home"
+    foreign.mkdir()
+    (foreign / "thesis.tex").write_text("years of work")
+    with pytest.raises(PublishError, match="holds files that are not an edition"):
+        publish(course, foreign)
+    assert (foreign / "thesis.tex").read_text() == "years of work"
+    released = next((small_course / "labs" / LAB00).glob("*.ipynb"))
+    nb = nbformat.read(released, as_version=4)
+    nb.cells[2].source += "\nEdited by hand."
+    nbformat.write(nb, released)
+    with pytest.raises(PublishError, match="fresh release .*make release"):
+        publish(course, tmp_path / "public")
+    assert not (tmp_path / "public").exists()
+
+
+def test_publish_into_a_checkout_keeps_its_git_and_replaces_the_rest(small_course, tmp_path):
+    checkout = tmp_path / "students"
+    subprocess.run(["git", "init", "--quiet", str(checkout)], check=True)
+    (checkout / "old_lab.ipynb").write_text("{}")
+    publish(load_course(small_course), checkout)
+    assert (checkout / ".git" / "HEAD").is_file() and not (checkout / "old_lab.ipynb").exists()
+    assert (checkout / "labs" / LAB00).is_dir()
+    (checkout / "stray.txt").write_text("left over")
+    publish(load_course(small_course), checkout)
+    assert not (checkout / "stray.txt").exists() and (checkout / "labs" / LAB00).is_dir()
+
+
+def test_class_edition_sets_itself_up_serves_jupyterlab_and_runs_to_each_first_exercise(
+        class_edition, tmp_path):
+    """A copy of the class edition, alone in a temporary folder, runs its README's `make lab`.
+
+    So that the test does not install 6 GB of packages again, its .venv is created beforehand with
+    this environment's site-packages visible through a .pth file: pip then finds every dependency
+    satisfied and installs only the edition's own package; the rest (install, data build, JupyterLab)
+    runs as a student's first `make lab` does.
+    """
+    copy = tmp_path / "rnn-labs"
+    shutil.copytree(class_edition, copy)
+    venv = copy / ".venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    site = subprocess.run([venv / "bin" / "python", "-c", "import sysconfig; "
+                           "print(sysconfig.get_paths()['purelib'])"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    Path(site, "instructors-environment.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    env = {key: value for key, value in os.environ.items()
+           if key not in ("RNNLAB_DATA", "RNNLAB_PROFILE", "VIRTUAL_ENV", "PYTHONPATH")}
+    listing, output = serve_make_lab(copy, wait_s=600, env=env)
+    assert {item["name"] for item in listing["content"]} == {p.name for p in (copy / "labs").iterdir()}
+    assert "rnnlab.build: data written to" in output
+    located = subprocess.run([venv / "bin" / "python", "-c", "import rnnlab; print(rnnlab.__file__)"],
+                             capture_output=True, text=True, check=True, cwd=tmp_path, env=env)
+    assert located.stdout.strip() == str(copy / "rnnlab" / "__init__.py")
+    notebooks = sorted(str(p) for p in (copy / "labs").glob("*/*.ipynb"))
+    done = subprocess.run([venv / "bin" / "python", REPO / "tests" / "first_exercise.py", *notebooks],
+                          capture_output=True, text=True, timeout=900, cwd=copy,
+                          env={**env, "RNNLAB_PROFILE": "test"})
+    assert done.returncode == 0, done.stdout + done.stderr[-3000:]
+
+
+def test_colab_install_leaves_colabs_jupyter_stack_alone(class_edition, tmp_path):
+    """In a venv holding Colab's pins, the bootstrap cell's install (pip dry run) changes none of
+    them. Needs PyPI (a package registry) for the pins and the course's dependencies."""
+    course = load_course(REPO)
+    assert {course.extras_for(lab) for lab in course.labs()} == {()}, \
+        "a lab's Colab extras changed: dry-run the bootstrap with them too"
+    venv = tmp_path / "colab"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    python = str(venv / "bin" / "python")
+    pins = subprocess.run([python, "-m", "pip", "install", "--quiet", *COLAB_PINS],
+                          capture_output=True, text=True, timeout=900)
+    assert pins.returncode == 0, pins.stderr[-3000:]
+    report = tmp_path / "report.json"
+    # the bootstrap cell's command: `python -m pip install --quiet --editable <checkout>`
+    done = subprocess.run([python, "-m", "pip", "install", "--quiet", "--editable", str(class_edition),
+                           "--dry-run", "--report", str(report)],
+                          capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+    installed = {item["metadata"]["name"].lower().replace("_", "-")
+                 for item in json.loads(report.read_text())["install"]}
+    assert "rnnlab" in installed
+    assert installed & COLAB_UNTOUCHABLE == set(), "the bootstrap would change Colab's kernel side"

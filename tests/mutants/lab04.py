@@ -16,6 +16,7 @@ EXERCISES = {
     # so is LSTM sampling
     "sample_captions": ("test_sample", "test_lstm_forward"),
     "lstm_step_forward": ("test_lstm_step_forward",),
+    "forget_gate_backward": ("test_forget_gate_backward",),
     "lstm_step_backward": ("test_lstm_step_backward",),
     "lstm_forward": ("test_lstm_forward", "test_lstm_backward"),
 }
@@ -226,6 +227,21 @@ MUTANTS = [
            old="dh[:, t] + dprev_h, dprev_c, cache[t])", new="dh[:, t], dprev_c, cache[t])"),
     Mutant("lstm_forward", "backward: dWx overwritten at each step instead of summed",
            old="dWx += dWx_t", new="dWx = dWx_t"),
+    # forget_gate_backward (after the others, so that GRADER_SAMPLE keeps its index)
+    Mutant("forget_gate_backward", "sigmoid's derivative forgotten",
+           old="da_f = dc * prev_c * f * (1 - f)", new="da_f = dc * prev_c"),
+    Mutant("forget_gate_backward", "previous cell state forgotten",
+           old="da_f = dc * prev_c * f * (1 - f)", new="da_f = dc * f * (1 - f)"),
+    Mutant("forget_gate_backward", "tanh's derivative instead of the sigmoid's",
+           old="da_f = dc * prev_c * f * (1 - f)", new="da_f = dc * prev_c * (1 - f**2)"),
+    Mutant("forget_gate_backward", "gradient of f, not of a_f: dL/df",
+           old="da_f = dc * prev_c * f * (1 - f)", new="da_f = dc * prev_c * f"),
+    Mutant("forget_gate_backward", "sigmoid's derivative as sigma(a) * (1 - a)",
+           old="da_f = dc * prev_c * f * (1 - f)", new="da_f = dc * prev_c * f * (1 - a_f)"),
+    Mutant("forget_gate_backward", "e^-a / (1 + e^-a)^2: nan once e^-a overflows", answer="""\
+    e = np.exp(-a_f)
+    da_f = dc * prev_c * e / (1 + e) ** 2
+"""),
 ]
 
 EQUIVALENTS = [
@@ -309,6 +325,13 @@ EQUIVALENTS = [
     tanh_c = np.tanh(next_c)
     next_h = tanh_c * o
     cache = (x, prev_h, prev_c, Wx, Wh, i, f, o, g, tanh_c)
+"""),
+    Equivalent("forget_gate_backward", "sigmoid(a) * sigmoid(-a)", answer="""\
+    da_f = sigmoid(a_f) * sigmoid(-a_f) * prev_c * dc
+"""),
+    Equivalent("forget_gate_backward", "through tanh: sigmoid'(a) = (1 - tanh(a / 2)^2) / 4",
+               answer="""\
+    da_f = dc * prev_c * (1 - np.tanh(a_f / 2) ** 2) / 4
 """),
     Equivalent("lstm_step_backward", "da filled block by block", answer="""\
     x, prev_h, prev_c, Wx, Wh, i, f, o, g, tanh_c = cache

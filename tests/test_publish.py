@@ -26,6 +26,7 @@ LAB00 = "00_getting_started"
 CLASS_TREE = {".gitignore", ".rnnlab-edition", "Makefile", "README.md", "constraints.txt", "data",
               "docs", "environment-gpu.yml", "environment.yml", "labs", "pyproject.toml", "rnnlab"}
 SHORTEST_ANSWER_LINE = 12  # shorter lines ("return x", "else:") prove nothing
+BLOCK = 3  # an answer leaks when BLOCK of its consecutive meaningful lines appear in a file
 # Colab's kernel side: google-colab pins ipykernel and ipython; its notebook 6.5 needs
 # jupyter-client < 8; Colab warns that upgrading these (or prompt-toolkit) crashes the runtime.
 COLAB_PINS = ("ipykernel==5.5.6", "ipython==7.34.0", "notebook==6.5.7", "jupyter-client==7.4.9",
@@ -38,40 +39,55 @@ def normalised(line: str) -> str:
     return " ".join(line.split())
 
 
-def between(source: str, begin: str, end: str) -> list[str]:
-    """The lines of ``source`` between each ``begin`` and ``end`` marker line."""
-    inside, found = False, []
+def between(source: str, begin: str, end: str) -> list[list[str]]:
+    """The runs of lines of ``source`` between each ``begin`` and ``end`` marker line."""
+    runs, inside = [], False
     for line in source.splitlines():
         if line.strip() in (begin, end):
             inside = line.strip() == begin
+            if inside:
+                runs.append([])
         elif inside:
-            found.append(line)
-    return found
+            runs[-1].append(line)
+    return runs
 
 
-def answer_lines() -> set[str]:
-    """Normalised non-trivial lines of every answer and hidden test of solutions/ that the
-    released notebook of the same lab does not show anyway."""
-    answers = set()
-    for path in sorted((REPO / "solutions").glob("*/*.ipynb")):
-        shown = text_lines(REPO / "labs" / path.parent.name / path.name)
-        for cell in nbformat.read(path, as_version=4).cells:
-            meta = cell.metadata.get("nbgrader", {})
-            lines = (between(cell.source, "### BEGIN SOLUTION", "### END SOLUTION")
-                     + between(cell.source, "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"))
-            if cell.cell_type == "markdown" and meta.get("solution"):
-                lines += cell.source.splitlines()
-            answers |= {normalised(line) for line in lines} - shown
-    return {line for line in answers if len(line) >= SHORTEST_ANSWER_LINE}
+def meaningful(lines: list[str], shown: set[str] = frozenset()) -> list[str]:
+    """Normalised lines long enough to mean something ("return x" proves nothing), not shown."""
+    kept = (normalised(line) for line in lines)
+    return [line for line in kept if len(line) >= SHORTEST_ANSWER_LINE and line not in shown]
 
 
-def text_lines(path: Path) -> set[str]:
-    """Normalised lines of a text file, or of every cell of a notebook."""
+def windows(lines: list[str], n: int) -> set[tuple[str, ...]]:
+    """Every run of ``n`` consecutive lines."""
+    return {tuple(lines[i:i + n]) for i in range(len(lines) - n + 1)} if n else set()
+
+
+def text_runs(path: Path) -> list[list[str]]:
+    """The lines of a text file, or of each cell of a notebook."""
     if path.suffix == ".ipynb":
-        text = "\n".join(cell.source for cell in nbformat.read(path, as_version=4).cells)
-    else:
-        text = path.read_text(errors="replace")
-    return {normalised(line) for line in text.splitlines()}
+        return [cell.source.splitlines() for cell in nbformat.read(path, as_version=4).cells]
+    return [path.read_text(errors="replace").splitlines()]
+
+
+def answer_blocks() -> set[tuple[str, ...]]:
+    """Blocks of the answers, hidden tests and model written answers of solutions/, without the
+    lines that some released notebook shows anyway."""
+    shown = {normalised(line) for path in (REPO / "labs").glob("*/*.ipynb")
+             for run in text_runs(path) for line in run}
+    found = set()
+    for path in sorted((REPO / "solutions").glob("*/*.ipynb")):
+        for cell in nbformat.read(path, as_version=4).cells:
+            runs = (between(cell.source, "### BEGIN SOLUTION", "### END SOLUTION")
+                    + between(cell.source, "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"))
+            if cell.cell_type == "markdown" and cell.metadata.get("nbgrader", {}).get("solution"):
+                runs.append(cell.source.splitlines())
+            for run in runs:
+                lines = meaningful(run, shown)
+                # BLOCK consecutive lines (fewer in a short answer): a copied answer shares
+                # them; a common idiom (`loss.backward()`) alone does not.
+                found |= windows(lines, min(BLOCK, len(lines)))
+    return found
 
 
 def published_files(root: Path, *skip: str) -> list[Path]:
@@ -81,14 +97,16 @@ def published_files(root: Path, *skip: str) -> list[Path]:
 
 
 def leaks(root: Path, *skip: str) -> list[str]:
-    """'<file>: <line>' for every answer line or nbgrader marker found under ``root``."""
-    answers = answer_lines()
+    """'<file>: <lines>' for every answer block or nbgrader marker found under ``root``."""
+    answers = answer_blocks()
     found = []
     for path in published_files(root, *skip):
-        lines = text_lines(path)
-        found += [f"{path.relative_to(root)}: {line}" for line in sorted(lines & answers)]
+        runs = text_runs(path)
+        here = {block for run in runs for n in range(1, BLOCK + 1)
+                for block in windows(meaningful(run), n)}
+        found += [f"{path.relative_to(root)}: {' | '.join(block)}" for block in sorted(here & answers)]
         found += [f"{path.relative_to(root)}: {marker}" for marker in NBGRADER_MARKERS
-                  if any(marker in line for line in lines)]
+                  if any(marker in line for run in runs for line in run)]
     return found
 
 
@@ -104,7 +122,7 @@ def badges_and_bootstraps(root: Path, folder: str) -> list[tuple[str, str]]:
 def test_class_edition_holds_no_solution_and_no_instructor_material(class_edition):
     assert {p.name for p in class_edition.iterdir()} == CLASS_TREE
     assert not (class_edition / "rnnlab" / "check.py").exists()
-    assert answer_lines(), "found no answer lines in solutions/: the leak check would prove nothing"
+    assert len(answer_blocks()) > 100, "few answer blocks in solutions/: the leak check proves nothing"
     assert leaks(class_edition) == []
     course = load_course(REPO)
     students = course.edition("class")
@@ -130,11 +148,10 @@ def test_self_study_edition_adds_the_check_and_the_worked_solutions(self_study_e
     course = load_course(REPO)
     assert {p.name for p in self_study_edition.iterdir()} == CLASS_TREE | {"solutions"}
     assert (self_study_edition / "rnnlab" / "check.py").is_file()
-    assert leaks(self_study_edition, "solutions") == []
-    worked = sorted(p.parent.name for p in (self_study_edition / "solutions").glob("*/*.ipynb"))
-    assert worked == course.labs()
-    assert not any(marker in (self_study_edition / "solutions" / path).read_text()
-                   for path in worked for marker in NBGRADER_MARKERS)
+    assert leaks(self_study_edition, "solutions", "check.py") == []  # check.py names the markers
+    worked = sorted((self_study_edition / "solutions").glob("*/*.ipynb"))
+    assert [path.parent.name for path in worked] == course.labs()
+    assert not any(marker in path.read_text() for path in worked for marker in NBGRADER_MARKERS)
     own = course.edition("self-study")
     for folder in ("labs", "solutions"):
         for badge, bootstrap in badges_and_bootstraps(self_study_edition, folder):

@@ -1,11 +1,9 @@
-"""Lab 06 data: the hidden "incognito" target, VGG-16 activations of a photo we do not ship.
+"""Lab 06 helpers: the puzzle's network and target activations, image pre- and post-processing, SSIM.
 
-The builder runs one photo through the first ``LAYER + 1`` modules of VGG-16's ``features`` (the
-output of ``features[19]``, conv4_2, 512 channels at 1/8 of the image size) at every size in
-``TARGET_SIZES``, with the weights ``rnnlab.vision.pretrained_model('vgg16')`` resolves, and saves
-the activations together with a record of those weights, but not the photo. The lab reconstructs
-the photo from them. ``reveal_incognito`` gives the photo back for measuring the reconstruction;
-``PyramidImage`` is the multi-scale image the lab optimises.
+The puzzle: ``data/vgg_inversion/incognito_layer19.npz`` holds what module ``LAYER`` (conv4_2) of
+VGG-16's ``features`` gave for an unknown photo, at every image size in ``TARGET_SIZES``; the
+network has the seeded random weights of ``seeded_features()``. The file holds activations only.
+The lab reconstructs the photo from them. ``PyramidImage`` is the multi-scale image it optimises.
 """
 
 from __future__ import annotations
@@ -16,25 +14,24 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+import torchvision
 from PIL import Image
 from torchvision.transforms import v2
 
-from rnnlab.vision import (
-    IMAGENET_MEAN,
-    IMAGENET_STD,
-    denormalize,
-    pretrained_model,
-    sample_image,
-    weights_file,
-)
+from rnnlab.runtime import shipped_data_dir
+from rnnlab.vision import IMAGENET_MEAN, IMAGENET_STD, denormalize, weights_file
 
 ARCH = "vgg16"
 LAYER = 19
 SEED = 0
 TARGET_SIZES = (224, 64)
-_PHOTO = "astronaut"
+PROBE_SIZE = 32
 _FOLDER = "vgg_inversion"
-_FILE = f"incognito_layer{LAYER}.pt"
+_FILE = f"incognito_layer{LAYER}.npz"
+# Relative L2 distance between the probe activations a network gives and the recorded ones above
+# which it is another network: float rounding (CPU kernels, TF32 on a GPU) stays far below it, other
+# weights give about 1.
+_PROBE_TOLERANCE = 0.02
 
 
 def preprocess(image: np.ndarray, size: int = 224) -> torch.Tensor:
@@ -56,9 +53,116 @@ def preprocess(image: np.ndarray, size: int = 224) -> torch.Tensor:
     return transform(Image.fromarray(image)).unsqueeze(0)
 
 
-def target_path(root: Path) -> Path:
-    """Where the builder writes the incognito activations under the data root."""
-    return Path(root) / _FOLDER / _FILE
+def seeded_features() -> torch.nn.Sequential:
+    """VGG-16's ``features`` with the seeded random weights (seed ``SEED``) that made the target.
+
+    The same weights as ``rnnlab.vision.pretrained_model('vgg16', seed=SEED)`` without ImageNet
+    weights in the cache, whether or not they are there (the target is for this network only).
+    Frozen and in eval mode. Leaves the global random state as it was.
+    returns: nn.Sequential of 31 modules, on the CPU
+    """
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(SEED)
+        model = torchvision.models.get_model(ARCH, weights=None)
+    if weights_file(ARCH).is_file():
+        print(f"rnnlab: ImageNet {ARCH} weights are in your torch cache, but the puzzle's activations "
+              f"come from the seeded random {ARCH} (seed {SEED}): this is that network")
+    else:
+        print(f"rnnlab: {ARCH} with seeded random weights (seed {SEED}), the network of the puzzle")
+    return model.features.eval().requires_grad_(False)
+
+
+def probe_image() -> torch.Tensor:
+    """A fixed synthetic image (1, 3, PROBE_SIZE, PROBE_SIZE) that tells two networks apart."""
+    grid = torch.linspace(0, 1, PROBE_SIZE)
+    rows, cols = torch.meshgrid(grid, grid, indexing="ij")
+    channels = [torch.sin(7 * rows + 3 * cols), torch.cos(5 * rows * cols + 2), 2 * rows - 1]
+    return 2 * torch.stack(channels).unsqueeze(0)
+
+
+def probe(features: torch.nn.Module) -> torch.Tensor:
+    """Module ``LAYER``'s activations of ``probe_image()``: (1, 512, 4, 4), float32, on the CPU."""
+    device = next(features.parameters()).device
+    with torch.no_grad():
+        return features[: LAYER + 1](probe_image().to(device)).float().cpu()
+
+
+def target_path(root: Path | None = None) -> Path:
+    """The target file under ``root`` (default: the repository's ``data/`` folder)."""
+    root = shipped_data_dir() if root is None else Path(root)
+    return root / _FOLDER / _FILE
+
+
+def save_target(path: Path, activations: dict[int, torch.Tensor], features: torch.nn.Module) -> None:
+    """Write a target file: activations {size: (1, 512, size // 8, size // 8)} of ``features``.
+
+    Stored as float16 (the relative rounding, under 1e-3, is far below what a reconstruction
+    reaches), with the probe activations of the same network and the record of the weights.
+    """
+    arrays = {f"size_{size}": x.detach().cpu().numpy().astype(np.float16)
+              for size, x in sorted(activations.items())}
+    record = f"arch={ARCH} layer={LAYER} seed={SEED} weights={fingerprint(features)}"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "wb") as file:
+        np.savez_compressed(file, probe=probe(features).numpy(), record=np.array(record), **arrays)
+
+
+def _read(root: Path | None) -> dict:
+    path = target_path(root)
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"{path} not found: it ships with the course in data/{_FOLDER}/; restore it from the "
+            "course repository (git checkout -- data)"
+        )
+    try:
+        with np.load(path, allow_pickle=False) as saved:
+            data = {key: saved[key] for key in saved.files}
+    except (OSError, ValueError) as err:
+        raise ValueError(f"{path} is not a target file ({err}): restore it from the repository") from err
+    if "probe" not in data or "record" not in data:
+        raise ValueError(f"{path} is not a target file (no probe or record): restore it from the repository")
+    return data
+
+
+def describe(root: Path | None = None) -> dict:
+    """The record of the target: {'layer': int, 'sizes': sorted sizes, 'record': str}."""
+    data = _read(root)
+    sizes = sorted(int(key.removeprefix("size_")) for key in data if key.startswith("size_"))
+    return {"layer": LAYER, "sizes": sizes, "record": str(data["record"])}
+
+
+def load_incognito(features: torch.nn.Module, size: int, root: Path | None = None) -> torch.Tensor:
+    """The puzzle's target at ``size``: (1, 512, size // 8, size // 8), float32, on the CPU.
+
+    features: the VGG-16 ``features`` the lab uses; must compute what the network that made the
+              target computed (checked on a probe image), i.e. hold ``seeded_features()``'s weights
+    root:     folder holding vgg_inversion/ (default: the repository's data/)
+    """
+    data = _read(root)
+    key = f"size_{size}"
+    if key not in data:
+        raise ValueError(
+            f"the target has sizes {describe(root)['sizes']}, not {size}: use one of those "
+            "(rnnlab.inversion.TARGET_SIZES)"
+        )
+    recorded = torch.from_numpy(data["probe"]).float()
+    got = probe(features)
+    if got.shape != recorded.shape or (got - recorded).norm() > _PROBE_TOLERANCE * recorded.norm():
+        raise ValueError(
+            f"the target was made by {ARCH} with seeded random weights (seed {SEED}), and the network "
+            "you passed computes something else (ImageNet weights? another seed or layer?): pass "
+            "rnnlab.inversion.seeded_features(). If you did, your torch or torchvision initialises "
+            f"{ARCH} differently from the course's; see data/README.md"
+        )
+    return torch.from_numpy(data[key].astype(np.float32))
+
+
+def build(root: Path | None = None) -> Path:
+    """Nothing to build: the target ships in data/. Returns its path (``rnnlab.build`` calls this).
+
+    root: the data root of generated files, unused
+    """
+    return target_path()
 
 
 def fingerprint(features: torch.nn.Module) -> str:
@@ -68,95 +172,6 @@ def fingerprint(features: torch.nn.Module) -> str:
         digest.update(name.encode())
         digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
     return digest.hexdigest()[:16]
-
-
-def _expected_weights() -> dict:
-    """Which weights ``pretrained_model`` will resolve now, without building the model."""
-    path = weights_file(ARCH)
-    if path.is_file():
-        return {"arch": ARCH, "source": "cache", "file": path.name, "bytes": path.stat().st_size}
-    return {"arch": ARCH, "source": "seeded", "seed": SEED}
-
-
-def _read(path: Path) -> dict:
-    return torch.load(path, map_location="cpu", weights_only=True)
-
-
-def build(root: Path, sizes: tuple[int, ...] = TARGET_SIZES) -> Path:
-    """Write the layer-19 activations of the incognito photo at ``sizes``; returns the file.
-
-    Skips everything when the file already holds every size for the weights that would be
-    resolved now; otherwise one forward pass per missing size (all sizes if the weights changed).
-    """
-    path = target_path(root)
-    expected = _expected_weights()
-    saved = _read(path) if path.is_file() else None
-    if saved is not None and {k: saved["weights"].get(k) for k in expected} != expected:
-        saved = None
-    activations = dict(saved["activations"]) if saved is not None else {}
-    missing = [size for size in sizes if size not in activations]
-    if not missing:
-        return path
-    model, source = pretrained_model(ARCH, seed=SEED)
-    features = model.features.eval()
-    weights = {**expected, "source": source, "fingerprint": fingerprint(features)}
-    photo = _photo()
-    with torch.no_grad():
-        for size in missing:
-            activations[size] = features[: LAYER + 1](preprocess(photo, size)).contiguous()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    torch.save({"layer": LAYER, "weights": weights, "activations": activations}, tmp)
-    tmp.replace(path)
-    return path
-
-
-def describe(root: Path) -> dict:
-    """The record of a built target: {'layer': int, 'weights': dict, 'sizes': sorted sizes}."""
-    saved = _load_checked(root)
-    return {"layer": saved["layer"], "weights": saved["weights"], "sizes": sorted(saved["activations"])}
-
-
-def load_incognito(features: torch.nn.Module, size: int, root: Path) -> torch.Tensor:
-    """The incognito target at ``size``: (1, 512, size // 8, size // 8), float32.
-
-    features: the VGG-16 ``features`` the lab uses; must hold the weights that made the target.
-    """
-    saved = _load_checked(root)
-    if size not in saved["activations"]:
-        raise ValueError(
-            f"the incognito target has sizes {sorted(saved['activations'])}, not {size}: use one of "
-            "those (rnnlab.inversion.TARGET_SIZES) or add the size there and rebuild"
-        )
-    made_by = saved["weights"]
-    if fingerprint(features) != made_by["fingerprint"]:
-        raise ValueError(
-            f"the incognito target was made with {made_by['source']} {ARCH} weights that differ from "
-            "the network you passed: rebuild it with `python -m rnnlab.build` (it follows the weights "
-            "rnnlab.vision.pretrained_model resolves) and pass that model's .features"
-        )
-    return saved["activations"][size]
-
-
-def _load_checked(root: Path) -> dict:
-    path = target_path(root)
-    if not path.is_file():
-        raise FileNotFoundError(
-            f"{path} not found: build the course data with `make data` (or `python -m rnnlab.build`)"
-        )
-    saved = _read(path)
-    if not isinstance(saved, dict) or {"layer", "weights", "activations"} - saved.keys():
-        raise ValueError(f"{path} is not an incognito target file: delete it and run `make data`")
-    return saved
-
-
-def _photo() -> np.ndarray:
-    return sample_image(_PHOTO)
-
-
-def reveal_incognito(size: int) -> torch.Tensor:
-    """The incognito photo itself, preprocessed like the target: (1, 3, size, size), normalised."""
-    return preprocess(_photo(), size)
 
 
 def to_display(x: torch.Tensor) -> np.ndarray:
@@ -177,7 +192,6 @@ def ssim(x: torch.Tensor, reference: torch.Tensor) -> float:
                          f"{tuple(reference.shape)}")
     return float(structural_similarity(to_display(x), to_display(reference), channel_axis=-1,
                                        data_range=1.0))
-
 
 
 class PyramidImage(torch.nn.Module):

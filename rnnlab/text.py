@@ -8,8 +8,10 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from nltk.tokenize import TreebankWordTokenizer
+from nltk.tokenize.treebank import TreebankWordDetokenizer
 
 _TOKENIZER = TreebankWordTokenizer()
+_DETOKENIZER = TreebankWordDetokenizer()
 
 
 def tokenize(text: str, lower: bool = True) -> list[str]:
@@ -20,6 +22,16 @@ def tokenize(text: str, lower: bool = True) -> list[str]:
     if not isinstance(text, str):
         raise TypeError(f"tokenize expects a string, got {type(text).__name__}")
     return _TOKENIZER.tokenize(text.lower() if lower else text)
+
+
+def detokenize(tokens: Sequence[str]) -> str:
+    """Word tokens (T,) -> readable text, undoing the Treebank splits of ``tokenize``.
+
+    ['i', 'do', "n't", 'know', ',', 'friend', '.'] -> "i don't know, friend."
+    """
+    if isinstance(tokens, str):
+        raise TypeError("detokenize expects a sequence of tokens, got a string: split it first")
+    return _DETOKENIZER.detokenize(list(tokens))
 
 
 class Vocabulary:

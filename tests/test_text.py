@@ -1,12 +1,23 @@
 import pytest
 
-from rnnlab.text import Vocabulary, char_vocabulary, tokenize
+from rnnlab.text import Vocabulary, char_vocabulary, detokenize, tokenize
 
 
 def test_tokenize_splits_punctuation_without_nltk_data():
     assert tokenize("A red circle, left of a box.") == [
         "a", "red", "circle", ",", "left", "of", "a", "box", "."]
     assert tokenize("Don't stop", lower=False) == ["Do", "n't", "stop"]
+
+
+def test_detokenize_undoes_the_treebank_splits():
+    text = "i don't know, my friend (do you?)"
+    assert tokenize(text) == ["i", "do", "n't", "know", ",", "my", "friend", "(", "do", "you",
+                              "?", ")"]
+    assert detokenize(tokenize(text)) == text
+    assert detokenize(tokenize('he said "go" now.')) == 'he said "go" now.'
+    assert detokenize([]) == ""
+    with pytest.raises(TypeError, match="sequence of tokens"):
+        detokenize("a string")
 
 
 def test_tokenize_rejects_non_strings():

@@ -64,9 +64,58 @@ def outputs(nb) -> str:
 
 
 def test_min_count_1_gives_unseen_words_an_unk_index(tmp_path):
-    run_notebook(tmp_path, "OPTS.min_count = 1", until="heldout_ids =", checks="""\
+    run_notebook(tmp_path, "OPTS.min_count = 1", until="valid_ids, test_ids =", checks="""\
 assert train_words.count(UNK) == 0, "min_count=1 keeps every training word"
 assert UNK in vocab_to_int and int_to_vocab[vocab_to_int[UNK]] == UNK
-assert len(heldout_ids) == len(heldout_words) and heldout_ids.max() < n_vocab
-assert (heldout_ids == vocab_to_int[UNK]).any(), "the held-out songs use words training never saw"
+for ids, words in ((valid_ids, valid_words), (test_ids, test_words)):
+    assert len(ids) == len(words) and ids.max() < n_vocab
+    assert (ids == vocab_to_int[UNK]).any(), "the held-out songs use words training never saw"
+""")
+
+
+def test_own_text_file_runs_the_whole_lab_and_early_stopping_keeps_the_best_epoch(tmp_path):
+    play = write_play(tmp_path / "my play.txt")
+    nb = run_notebook(tmp_path, f"OPTS.train_file = {str(play)!r}  # a str, as a student types it",
+                      checks="""\
+assert len(train_words) > 7 * len(test_words) > 0 and len(valid_words) > 0
+assert "river" in vocab_to_int and "lantern" in vocab_to_int, "trained on the student's file"
+assert render(["i", "do", "n't", "know", ",", "love", EOL, "go"]) == "i don't know, love\\ngo"
+real_perplexity, saved = heldout_perplexity, []
+
+
+def scripted_perplexity(net, ids):  # validation perplexity 10, 12, 11, 9, ...: best at epoch 1
+    saved.append(copy.deepcopy(net.state_dict()))
+    return [10.0, 12.0, 11.0, 9.0, 8.0][len(saved) - 1]
+
+
+heldout_perplexity = scripted_perplexity
+OPTS.max_epochs, OPTS.patience = 5, 2
+probe = make_rnn()
+history = train_model(probe, torch.optim.Adam(probe.parameters(), lr=0.01), "probe")
+heldout_perplexity = real_perplexity
+assert history["valid_ppl"] == [10.0, 12.0, 11.0] and history["best_epoch"] == 1, history
+assert all(torch.equal(a, b) for a, b in zip(probe.state_dict().values(), saved[0].values())), (
+    "the weights of the best epoch are restored")
+""")
+    text = outputs(nb)
+    (tmp_path / "outputs.txt").write_text(text)
+    assert "s per epoch of" in text, "the training loop estimates the time per epoch"
+    assert "probe: no better validation perplexity for 2 epochs: stop" in text
+    samples = [line for line in text.splitlines() if line.startswith("step ")]
+    assert samples and not any(" n't" in line for line in samples), "samples are detokenised"
+
+
+def test_a_folder_given_as_a_path_is_split_by_whole_documents(tmp_path):
+    folder = tmp_path / "songs"
+    folder.mkdir()
+    for i in range(6):
+        write_play(folder / f"song{i}.txt", n_lines=120 + 10 * i)
+    run_notebook(tmp_path, f"OPTS.train_file = Path({str(folder)!r})", until="valid_ids, test_ids",
+                 checks="""\
+documents = load_documents(OPTS.train_file)
+sizes = [len(doc) for doc in documents]
+assert len(documents) == 6
+assert len(test_words) == sizes[-1] and len(valid_words) == sizes[-2], "whole documents"
+assert len(train_words) == sum(sizes[:-2])
+assert len(valid_ids) == len(valid_words) and len(test_ids) == len(test_words)
 """)

@@ -7,6 +7,7 @@ EXERCISES = {
     "readTextData": ("test_readTextData",),
     "get_batches": ("test_get_batches",),
     "rnn_forward": ("test_rnn_forward",),
+    "top_k_probabilities": ("test_top_k_probabilities",),
     "train_step": ("test_train_step",),
     "lstm": ("test_lstm",),
 }
@@ -76,7 +77,52 @@ MUTANTS = [
     Mutant("rnn_forward", "word indices fed to the RNN as numbers (embedding skipped)",
            old="self.rnn(self.embedding(x), hidden)",
            new="self.rnn(x[..., None].float().expand(-1, -1, self.rnn.input_size), hidden)"),
-    # Exercise 4: train_step
+    # Exercise 4: top_k_probabilities
+    Mutant("top_k_probabilities", "the original lab's uniform draw among the top k",
+           answer="""\
+    z = np.asarray(logits, dtype=np.float64) / temperature
+    if k is None:
+        p = np.exp(z - z.max())
+        return p / p.sum()
+    kept = z >= np.sort(z)[-k]
+    return kept / kept.sum()"""),
+    Mutant("top_k_probabilities", "softmax over every word, then zeroed outside the top k: not renormalised",
+           answer="""\
+    z = np.asarray(logits, dtype=np.float64) / temperature
+    p = np.exp(z - z.max())
+    p = p / p.sum()
+    if k is not None:
+        p = np.where(z >= np.sort(z)[-k], p, 0.0)
+    return p"""),
+    Mutant("top_k_probabilities", "off by one: the k + 1 highest scores kept",
+           old="cutoff = np.sort(z)[-k]", new="cutoff = np.sort(z)[-k - 1]"),
+    Mutant("top_k_probabilities", "the k lowest scores kept",
+           old="        cutoff = np.sort(z)[-k]\n        z = np.where(z >= cutoff, z, -np.inf)",
+           new="        cutoff = np.sort(z)[k - 1]\n        z = np.where(z <= cutoff, z, -np.inf)"),
+    Mutant("top_k_probabilities", "scores multiplied by the temperature instead of divided",
+           old="z = np.asarray(logits, dtype=np.float64) / temperature",
+           new="z = np.asarray(logits, dtype=np.float64) * temperature"),
+    Mutant("top_k_probabilities", "temperature ignored",
+           old="z = np.asarray(logits, dtype=np.float64) / temperature",
+           new="z = np.asarray(logits, dtype=np.float64)"),
+    Mutant("top_k_probabilities", "no shift by the largest score: exp overflows on large scores",
+           old="p = np.exp(z - z.max())", new="p = np.exp(z)"),
+    Mutant("top_k_probabilities", "shifted by the mean score, not the largest",
+           old="p = np.exp(z - z.max())", new="p = np.exp(z - z.mean())"),
+    Mutant("top_k_probabilities", "the caller's array changed in place",
+           answer="""\
+    z = logits
+    z /= temperature
+    if k is not None:
+        z[z < np.sort(z)[-k]] = -np.inf
+    p = np.exp(z - z.max())
+    return p / p.sum()"""),
+    Mutant("top_k_probabilities", "k=None not handled (np.sort(z)[-None] raises)",
+           old="    if k is not None:\n        cutoff", new="    if True:\n        cutoff"),
+    Mutant("top_k_probabilities", "the masked scores returned, not probabilities",
+           old="    p = np.exp(z - z.max())\n    return p / p.sum()",
+           new="    return z"),
+    # Exercise 5: train_step
     Mutant("train_step", "y.view(-1) on the column slices get_batches yields (not contiguous)",
            old="y.reshape(-1)", new="y.view(-1)"),
     Mutant("train_step", "no zero_grad: gradients pile up over the steps",
@@ -106,7 +152,7 @@ MUTANTS = [
            old="return loss.item(),", new="return loss,"),
     Mutant("train_step", "no optimiser step",
            old="    optimizer.step()\n", new=""),
-    # Exercise 5: LSTM
+    # Exercise 6: LSTM
     Mutant("lstm", "the state as one tensor instead of the pair (h, c)",
            old="return torch.zeros(shape, device=device), torch.zeros(shape, device=device)",
            new="return torch.zeros((2, *shape), device=device)"),
@@ -182,6 +228,31 @@ EQUIVALENTS = [
         outputs, new_hidden = self.rnn(self.embedding(x), hidden)
         flat = self.dense(outputs.reshape(-1, self.hidden_size))
         return flat.reshape(x.shape[0], x.shape[1], -1), new_hidden"""),
+    Equivalent("top_k_probabilities", "argpartition for the k best, scipy's softmax",
+               answer="""\
+    from scipy.special import softmax as scipy_softmax
+
+    scores = np.array(logits, dtype=float) / temperature
+    if k is None or k >= scores.size:
+        return scipy_softmax(scores)
+    best = np.argpartition(scores, -k)[-k:]
+    probs = np.zeros_like(scores)
+    probs[best] = scipy_softmax(scores[best])
+    return probs"""),
+    Equivalent("top_k_probabilities", "torch.topk and torch.softmax, returned as a tensor",
+               answer="""\
+    scores = torch.as_tensor(logits, dtype=torch.float64) / temperature
+    if k is not None:
+        values, indices = torch.topk(scores, k)
+        scores = torch.full_like(scores, -math.inf).scatter(0, indices, values)
+    return torch.softmax(scores, dim=0)"""),
+    Equivalent("top_k_probabilities", "softmax of the kept scores, then sharpened by p ** (1 / T)",
+               answer="""\
+    z = np.asarray(logits, dtype=np.float64)
+    if k is not None:
+        z = np.where(z >= np.sort(z)[-k], z, -np.inf)
+    p = np.exp(z - z.max()) ** (1.0 / temperature)
+    return p / p.sum()"""),
     Equivalent("train_step", "loss on (B, V, T) logits, net.zero_grad, float(), contiguous().view",
                answer="""\
     net.zero_grad()

@@ -2,11 +2,12 @@
 
 Modules (import what you need, e.g. ``from rnnlab import text``):
   runtime    run profile, device, seeding, data folders
-  text       tokenizers, Vocabulary, character vocabularies
+  text       tokenizers and detokenizer, Vocabulary, character vocabularies
   datasets   shapes (embedded captioned scenes), coco (COCO-format captions), corpora (text files),
              download (checksummed downloads of the full datasets),
              shapes_features (PCA image features and encoded captions of the scenes, lab 04)
   decoding   greedy, temperature and top-k sampling
+  diagrams   explanatory figures: RNN wirings, next-word targets, top-k sampling (lab 02)
   metrics    BLEU, perplexity, exact caption truth on shapes scenes
   gradcheck  numerical gradients and relative error
   layers_numpy  NumPy affine, temporal affine and temporal softmax layers (lab 04)

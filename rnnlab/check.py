@@ -157,6 +157,7 @@ def report(rows: list[Result], notebook_name: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The command line: check one lab, print the table; 2 with a message on bad input."""
     parser = argparse.ArgumentParser(prog="python -m rnnlab.check",
                                      description=__doc__.splitlines()[0])
     parser.add_argument("lab", help='the lab, e.g. "03" or "03_caption_text_generator"')

@@ -1,9 +1,11 @@
-"""Caption and language-model metrics: BLEU, perplexity and exact truth on shapes scenes."""
+"""Caption and language-model metrics: BLEU, perplexity, distinct and novel samples, and exact
+truth on shapes scenes (the shapes-only checks say so: see `is_shapes_data`)."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 
 from nltk.translate.bleu_score import SmoothingFunction, corpus_bleu
 
@@ -31,6 +33,87 @@ def bleu(references: Sequence[Sequence[str]], hypotheses: Sequence[str], n: int 
                              smoothing_function=SmoothingFunction().method1))
 
 
+def pooled_bleu(hypotheses: Sequence[str | Sequence[str]], references: Sequence[str | Sequence[str]],
+                n: int = 4) -> float:
+    """Corpus BLEU-n of sentences sampled without an image against one shared pool of references.
+
+    Every hypothesis is scored against every reference (e.g. all the validation captions), which
+    is `bleu` with the same reference list for each hypothesis, computed here once for the pool
+    instead of once per hypothesis. Smoothing as in `bleu` (NLTK's method1).
+    hypotheses, references: sentences, each a string (tokenised here) or a list of words (used as
+                            they are: tokenising many references once, outside, saves time)
+    n: 1..4
+    """
+    if not 1 <= n <= 4:
+        raise ValueError(f"BLEU order n must be 1..4, got {n}")
+    if not hypotheses:
+        raise ValueError("no sentences to score")
+    if not references:
+        raise ValueError("no reference sentences to score against")
+    best: Counter = Counter()  # an n-gram's largest count in any one reference
+    lengths = set()
+    for ref in references:
+        words = _as_words(ref)
+        lengths.add(len(words))
+        for ngram, count in _ngrams(words, n).items():
+            best[ngram] = max(best[ngram], count)
+    lengths = sorted(lengths)
+    matched, total = [0] * n, [0] * n
+    hyp_len = ref_len = 0
+    for hyp in hypotheses:
+        words = _as_words(hyp)
+        hyp_len += len(words)
+        ref_len += min(lengths, key=lambda r: (abs(r - len(words)), r))
+        counts = [0] * n
+        for ngram, count in _ngrams(words, n).items():
+            matched[len(ngram) - 1] += min(count, best[ngram])
+            counts[len(ngram) - 1] += count
+        total = [t + max(1, c) for t, c in zip(total, counts)]  # as NLTK: at least 1 per sentence
+    if matched[0] == 0:
+        return 0.0
+    log_p = [math.log((m if m else 0.1) / t) for m, t in zip(matched, total)]
+    brevity = 1.0 if hyp_len > ref_len else math.exp(1 - ref_len / hyp_len) if hyp_len else 0.0
+    return brevity * math.exp(sum(log_p) / n)
+
+
+def _as_words(sentence: str | Sequence[str]) -> list[str]:
+    if isinstance(sentence, str):
+        return _words(sentence)
+    return [w for w in sentence if w not in (".", ",")]
+
+
+def _ngrams(words: Sequence[str], n: int) -> Counter:
+    """Counts of every 1..n-gram of a word list, as tuples."""
+    return Counter(tuple(words[i:i + k]) for k in range(1, n + 1) for i in range(len(words) - k + 1))
+
+
+def distinct_fraction(sentences: Sequence[str]) -> float:
+    """Fraction of the sentences that are different from each other (1.0: no repeats)."""
+    if not sentences:
+        raise ValueError("no sentences to score")
+    return len(set(sentences)) / len(sentences)
+
+
+def novel_fraction(sentences: Sequence[str], training: Iterable[str]) -> float:
+    """Fraction of the sentences that are not one of the training sentences, compared word by word
+    (runs of spaces do not count). Give both in the same form, e.g. words decoded from word ids."""
+    if not sentences:
+        raise ValueError("no sentences to score")
+    seen = {" ".join(s.split()) for s in training}
+    return sum(" ".join(s.split()) not in seen for s in sentences) / len(sentences)
+
+
+def is_shapes_data(images: Sequence[Mapping]) -> bool:
+    """True for the course's shapes captions: every image record carries its `scene`.
+
+    The grammar check (`caption_is_well_formed`) and the truth checks (`caption_is_true`,
+    `semantic_accuracy`) only mean something on these captions; on any other captions, real COCO
+    or your own, skip them and use perplexity, BLEU and the distinct and novel fractions.
+    images: the "images" records of a COCO-format captions file
+    """
+    return bool(images) and all("scene" in image for image in images)
+
+
 def _words(caption: str) -> list[str]:
     return [t for t in tokenize(caption) if t not in (".", ",")]
 
@@ -43,7 +126,10 @@ def perplexity(mean_nll: float) -> float:
 
 
 def caption_is_well_formed(caption: str) -> bool:
-    """True when the caption is a sentence of the shapes grammar (true or not of any image)."""
+    """True when the caption is a sentence of the shapes grammar (true or not of any image).
+
+    Shapes captions only: any other caption (real COCO, your own) is simply not a sentence of this
+    grammar, so the rate says nothing there (see `is_shapes_data`)."""
     return parse_caption(caption) is not None
 
 

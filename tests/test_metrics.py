@@ -74,3 +74,52 @@ def test_perplexity():
     assert metrics.perplexity(math.log(50)) == pytest.approx(50)
     with pytest.raises(ValueError):
         metrics.perplexity(-1)
+
+
+POOL = ["a red circle left of a blue square .", "a big green triangle above a disc",
+        "the cat sat on the mat", "a red box"]
+
+
+@pytest.mark.parametrize("hypotheses", [
+    ["a red circle above a green triangle", "the cat on a mat mat", "zebra",
+     "a red box left of a blue disc and a cat"],
+    ["zebra"], ["a red"], ["a red", "box"], ["", "a red box"],
+])
+@pytest.mark.parametrize("n", [1, 2, 3, 4])
+def test_pooled_bleu_equals_nltk_corpus_bleu_with_every_reference_for_every_sentence(hypotheses, n):
+    expected = metrics.bleu([POOL] * len(hypotheses), hypotheses, n)
+    assert metrics.pooled_bleu(hypotheses, POOL, n) == pytest.approx(expected, abs=1e-12)
+
+
+def test_pooled_bleu_takes_word_lists_as_they_are():
+    words = [r.replace(".", "").split() for r in POOL]
+    hypotheses = ["a red box left of a blue disc", "the cat"]
+    assert metrics.pooled_bleu([h.split() for h in hypotheses], words) == pytest.approx(
+        metrics.pooled_bleu(hypotheses, POOL))
+
+
+def test_pooled_bleu_refuses_empty_inputs_and_bad_orders():
+    with pytest.raises(ValueError, match="no sentences"):
+        metrics.pooled_bleu([], POOL)
+    with pytest.raises(ValueError, match="no reference"):
+        metrics.pooled_bleu(["a cat"], [])
+    with pytest.raises(ValueError, match="1..4"):
+        metrics.pooled_bleu(["a cat"], POOL, n=0)
+
+
+def test_distinct_and_novel_fractions():
+    assert metrics.distinct_fraction(["a cat", "a cat", "a dog", "a bird"]) == 0.75
+    novel = metrics.novel_fraction(["a  cat .", "a dog", "a cat ."], ["a cat .", "a bird"])
+    assert novel == pytest.approx(1 / 3), "compared word by word: runs of spaces do not count"
+    for fraction in (metrics.distinct_fraction, lambda s: metrics.novel_fraction(s, [])):
+        with pytest.raises(ValueError, match="no sentences"):
+            fraction([])
+
+
+def test_only_captions_with_scenes_count_as_shapes_data(small_shapes):
+    from rnnlab.datasets import coco
+
+    shapes_file = coco.CocoCaptions(small_shapes / "captions_train.json")
+    assert metrics.is_shapes_data(shapes_file.images)
+    assert not metrics.is_shapes_data([{"id": 1, "file_name": "x.jpg"}])
+    assert not metrics.is_shapes_data([])

@@ -9,7 +9,6 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from rnnlab import inversion
 from rnnlab.datasets import shapes, shapes_features
 from rnnlab.runtime import data_root
 
@@ -24,12 +23,7 @@ def build_shapes_features(root: Path) -> None:
     shapes_features.build(root / "shapes_features", root / "shapes")
 
 
-def build_vgg_inversion(root: Path) -> None:
-    """Lab 06's hidden target: VGG-16 layer-19 activations of the incognito photo (not the photo)."""
-    inversion.build(root)
-
-
-BUILDERS = [build_shapes, build_shapes_features, build_vgg_inversion]
+BUILDERS = [build_shapes, build_shapes_features]
 
 
 def build_all(root: Path | None = None) -> Path:

@@ -157,14 +157,6 @@ def load_incognito(features: torch.nn.Module, size: int, root: Path | None = Non
     return torch.from_numpy(data[key].astype(np.float32))
 
 
-def build(root: Path | None = None) -> Path:
-    """Nothing to build: the target ships in data/. Returns its path (``rnnlab.build`` calls this).
-
-    root: the data root of generated files, unused
-    """
-    return target_path()
-
-
 def fingerprint(features: torch.nn.Module) -> str:
     """A short sha256 of a network's parameters: tells two sets of weights apart."""
     digest = hashlib.sha256()

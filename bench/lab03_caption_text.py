@@ -138,7 +138,7 @@ def sample_sentences(model: nn.Module, vocab: text.Vocabulary, n: int, max_len: 
         ids = torch.tensor([[vocab[START]]])
         while len(words) < max_len:
             scores, hidden = model(ids, hidden)
-            next_id = int(torch.multinomial(torch.softmax(scores[-1, 0].double(), -1), 1,
+            next_id = int(torch.multinomial(torch.softmax(scores[-1, 0].cpu().double(), -1), 1,
                                             generator=generator))
             if next_id == vocab[END]:
                 break

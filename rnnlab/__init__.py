@@ -19,6 +19,7 @@ Modules (import what you need, e.g. ``from rnnlab import text``):
   inversion  the hidden VGG-16 activations, multi-scale image, SSIM (lab 06)
   batching   shifted one-hot character batches, padded or bucketed by length, for Keras (lab 01)
   char_samples  parallel sampling from a stateful Keras char model, valid-word rate (lab 01)
+  check      `python -m rnnlab.check <lab>`: a lab's full tests on your notebook (self-study edition)
 """
 
 __version__ = "0.1.0"

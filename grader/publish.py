@@ -14,6 +14,7 @@ edition's Colab badges and bootstrap cells point at that edition's repository (c
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import shutil
@@ -198,8 +199,8 @@ def student_readme(course: Course, edition: str) -> str:
 
 def lab_table(readme: Path) -> str:
     """The course README's lab table, cut to lab, notebook and the measured CPU time."""
-    rows = [line for line in readme.read_text().split("## The labs", 1)[1].splitlines()
-            if line.startswith("|")]
+    lines = readme.read_text().split("## The labs", 1)[1].strip().splitlines()
+    rows = list(itertools.takewhile(lambda line: line.startswith("|"), lines))
     if len(rows) < 3:
         raise PublishError(f"{readme} has no lab table under '## The labs'")
     table = []

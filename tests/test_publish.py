@@ -142,6 +142,7 @@ def test_class_edition_holds_no_solution_and_no_instructor_material(class_editio
     assert "class edition" in readme and "make lab" in readme and "nbgrader validate" in readme
     assert all(f"`{lab}/" in readme for lab in course.labs()), "the lab table misses a lab"
     assert "rnnlab.check" not in readme and not re.search(r"\bseeds?\b", readme)
+    assert not re.search(r"make (release|grade|publish|bench)|-m grader", readme), "instructors' text"
 
 
 def test_self_study_edition_adds_the_check_and_the_worked_solutions(self_study_edition):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import importlib
 import inspect
 import pkgutil
-import re
 import tomllib
 from pathlib import Path
 
@@ -13,6 +12,7 @@ import pytest
 import yaml
 
 import rnnlab
+from grader.publish import requirement_name
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -37,15 +37,11 @@ def test_every_public_helper_has_a_docstring():
     assert not undocumented, f"missing docstrings: {undocumented}"
 
 
-def _name(requirement: str) -> str:
-    return re.split(r"[<>=!\[ ;]", requirement.strip(), maxsplit=1)[0].lower().replace("_", "-")
-
-
 def _pyproject_names() -> set[str]:
     project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
-    names = {_name(r) for r in project["dependencies"]}
+    names = {requirement_name(r) for r in project["dependencies"]}
     for extra in project["optional-dependencies"].values():
-        names |= {_name(r) for r in extra}
+        names |= {requirement_name(r) for r in extra}
     return names
 
 
@@ -55,9 +51,9 @@ def _env_names(path: Path) -> set[str]:
     names = set()
     for dep in env["dependencies"]:
         if isinstance(dep, dict):
-            names |= {_name(r) for r in dep["pip"] if not r.startswith("-")}
-        elif _name(dep) not in ("python", "pip"):
-            names.add(_name(dep))
+            names |= {requirement_name(r) for r in dep["pip"] if not r.startswith("-")}
+        elif requirement_name(dep) not in ("python", "pip"):
+            names.add(requirement_name(dep))
     return names
 
 

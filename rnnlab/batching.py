@@ -81,7 +81,8 @@ class LengthBucketedBatches(keras.utils.PyDataset):
     """Keras dataset of batches of captions with similar lengths (variable T per batch).
 
     Each epoch the captions are sorted by length (ties broken at random), cut into consecutive
-    batches of batch_size, and the batches are visited in random order.
+    batches of batch_size, and the batches are visited in random order (the first two always of
+    different lengths when the data allows, so that Keras does not fix T from them).
 
     sequences:  N sequences of character ids (no start or end symbol)
     vocab_size: V, the size of the one-hot vectors
@@ -111,6 +112,16 @@ class LengthBucketedBatches(keras.utils.PyDataset):
         batches = [order[i:i + self.batch_size] for i in range(0, order.size, self.batch_size)]
         if self.shuffle:
             batches = [batches[i] for i in self.rng.permutation(len(batches))]
+        return self._first_two_lengths_differ(batches)
+
+    def _first_two_lengths_differ(self, batches: list[np.ndarray]) -> list[np.ndarray]:
+        """Keras (TensorFlow backend) fixes the shape of every batch from the first two it reads:
+        if both have the same T, a later, longer batch fails. Bring a batch of another length to
+        the second place, when there is one."""
+        longest = [self.lengths[b].max() for b in batches]
+        other = next((i for i in range(1, len(batches)) if longest[i] != longest[0]), None)
+        if other is not None:
+            batches[1], batches[other] = batches[other], batches[1]
         return batches
 
     def __len__(self) -> int:

@@ -8,6 +8,14 @@ Ours: the stem and first two stages of a ResNet-18 trained end to end (no pretra
 here), 3x3 feature grid, embedding 128, LSTM 256 reading the image at every step, batch 48 images
 with 3 captions each; an epoch is every image once. Both on the same 64x64 shapes images, timed on
 a few batches in this process.
+
+Quality (from the notebook's checkpoints/scores.json, full profile, greedy decoding unless named):
+test_* and heldout_*: BLEU-1..4 and semantic accuracy on the first 500 images of each split;
+*_blind_*: the image-blind baseline (each image captioned from another test image's embedding);
+test_{1,2,3}shapes_*: accuracy by number of shapes, *_unseen_* on the scenes that do not also occur
+in the training split (*_images and *_unseen_images say how many); test_all_* and heldout_all_*: the
+same over the whole split; *_beam3_on_100_* / *_greedy_on_100_*: beam search of width 3 against
+greedy on the first 100 images.
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
-"""Caption and language-model metrics: BLEU, perplexity, distinct and novel samples, and exact
-truth on shapes scenes (the shapes-only checks say so: see `is_shapes_data`)."""
+"""Caption and language-model metrics: BLEU, perplexity, distinct and novel samples, exact truth
+on shapes scenes and the shapes captions' long-distance agreements (the shapes-only checks say so:
+see `is_shapes_data`)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,14 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from nltk.translate.bleu_score import SmoothingFunction, corpus_bleu
 
-from rnnlab.datasets.shapes_grammar import describes_scene, parse_caption
+from rnnlab.datasets.shapes_grammar import (
+    COUNT_WORDS,
+    SHAPES,
+    SIZES,
+    SYNONYMS,
+    describes_scene,
+    parse_caption,
+)
 from rnnlab.text import tokenize
 
 
@@ -148,3 +156,71 @@ def semantic_accuracy(captions: Sequence[str], scenes: Sequence[dict]) -> float:
     if not captions:
         raise ValueError("no captions to score")
     return sum(caption_is_true(c, s) for c, s in zip(captions, scenes)) / len(captions)
+
+
+AGREEMENTS = ("count", "synonym", "size")
+_SURFACE = {word: canonical for canonical, words in SYNONYMS.items() for word in words}
+
+
+def agreements(sentence: str) -> dict[str, tuple[bool, int]]:
+    """The shapes grammar's long-distance agreements that one sentence contains, and whether it
+    keeps them. The words are scanned one by one, so ill-formed sentences are judged too (the
+    grammar's parser, `parse_caption`, accepts sentences that break all three).
+
+    A noun phrase is counted by its shape word (circle, disc, square, box, triangle) and owns the
+    words after the previous shape word, so its size word is one of those.
+      "count":   a count word ("two", "three") is there; kept when the sentence then names that
+                 many noun phrases; span from the count word to the last shape word
+      "synonym": a canonical word with synonyms (circle, square, small, large) occurs twice or
+                 more; kept when every canonical word keeps one surface word ("circle" never
+                 with "disc"); span from the first to the last occurrence of a repeated word
+      "size":    two or more noun phrases; kept when all of them or none of them have a size
+                 word; span from the first to the last shape word
+    sentence: words separated by spaces (punctuation is dropped), any case
+    returns:  {kind: (kept, span in words: the later position minus the earlier one)}, only the
+              kinds the sentence contains
+    """
+    words = sentence.lower().replace(",", " ").replace(".", " ").split()
+    shape_at = [i for i, w in enumerate(words) if _SURFACE.get(w) in SHAPES]
+    found = {}
+    count_at = next((i for i, w in enumerate(words) if w in COUNT_WORDS), None)
+    if count_at is not None:
+        last = max(shape_at, default=count_at)
+        found["count"] = (len(shape_at) == COUNT_WORDS[words[count_at]], last - count_at)
+    uses: dict[str, list[int]] = {}
+    for i, w in enumerate(words):
+        if len(SYNONYMS.get(_SURFACE.get(w), ())) > 1:
+            uses.setdefault(_SURFACE[w], []).append(i)
+    repeated = [at for at in uses.values() if len(at) > 1]
+    if repeated:
+        kept = all(len({words[i] for i in at}) == 1 for at in uses.values())
+        found["synonym"] = (kept, max(at[-1] - at[0] for at in repeated))
+    if len(shape_at) > 1:
+        sized = [any(_SURFACE.get(w) in SIZES for w in words[start + 1:end])
+                 for start, end in zip([-1, *shape_at], shape_at)]
+        found["size"] = (len(set(sized)) == 1, shape_at[-1] - shape_at[0])
+    return found
+
+
+def agreement_rates(sentences: Sequence[str]) -> dict[str, float]:
+    """How often sampled sentences keep each long-distance agreement of the shapes captions.
+
+    sentences: N sentences (strings), e.g. sampled from a language model
+    returns:   for each kind of `agreements` ("count", "synonym", "size"):
+                 kind:           fraction of the sentences containing that dependency that keep it
+                                 (nan when none contains it)
+                 kind + "_n":    how many sentences contain it (what the fraction is over)
+                 kind + "_span": mean span of the dependency in words over those sentences (nan
+                                 when none)
+    """
+    if not sentences:
+        raise ValueError("no sentences to score")
+    found = [agreements(s) for s in sentences]
+    rates = {}
+    for kind in AGREEMENTS:
+        judged = [f[kind] for f in found if kind in f]
+        n = len(judged)
+        rates[kind] = sum(kept for kept, _ in judged) / n if n else math.nan
+        rates[kind + "_n"] = n
+        rates[kind + "_span"] = sum(span for _, span in judged) / n if n else math.nan
+    return rates

@@ -123,3 +123,59 @@ def test_only_captions_with_scenes_count_as_shapes_data(small_shapes):
     assert metrics.is_shapes_data(shapes_file.images)
     assert not metrics.is_shapes_data([{"id": 1, "file_name": "x.jpg"}])
     assert not metrics.is_shapes_data([])
+
+
+@pytest.mark.parametrize("sentence, kept, span", [
+    ("Three shapes, a blue square, a yellow triangle and a green square.", True, 11),
+    ("two shapes , a red disc and a big blue box", True, 9),
+    ("Two shapes, a red circle, a blue box and a green triangle.", False, 11),
+    ("three shapes , a red circle and a blue box", False, 8),
+])
+def test_count_agreement_needs_as_many_noun_phrases_as_the_count_word(sentence, kept, span):
+    assert metrics.agreements(sentence)["count"] == (kept, span)
+
+
+@pytest.mark.parametrize("sentence, kept, span", [
+    ("A red disc left of a blue disc.", True, 5),
+    ("a small red circle and a small blue box", True, 5),
+    ("A red disc left of a blue circle.", False, 5),
+    ("a little red box , a tiny blue box", False, 4),
+    ("a big red square above a large green triangle and a blue square", False, 9),
+])
+def test_synonym_consistency_needs_one_surface_word_per_canonical_word(sentence, kept, span):
+    assert metrics.agreements(sentence)["synonym"] == (kept, span)
+
+
+@pytest.mark.parametrize("sentence, kept, span", [
+    ("A small red circle to the left of a big blue box.", True, 8),
+    ("two shapes , a red disc and a green triangle", True, 4),
+    ("a small red circle left of a blue box and a big red triangle", False, 10),
+    ("A red disc above a tiny green triangle.", False, 5),
+])
+def test_size_words_are_on_every_noun_phrase_or_on_none(sentence, kept, span):
+    assert metrics.agreements(sentence)["size"] == (kept, span)
+
+
+def test_agreements_are_only_judged_where_the_sentence_contains_them():
+    assert metrics.agreements("A big red circle on the left.") == {}
+    assert set(metrics.agreements("a red circle and a blue box")) == {"size"}
+    assert metrics.agreements("two shapes") == {"count": (False, 0)}, "ill-formed is judged too"
+    broken = "Three shapes, a red disc and a big blue circle."
+    assert metrics.caption_is_well_formed(broken), "the parser accepts all three broken, hence the scan"
+    assert metrics.agreements(broken) == {"count": (False, 9), "synonym": (False, 5),
+                                          "size": (False, 5)}
+
+
+def test_agreement_rates_are_over_the_sentences_containing_each_dependency():
+    rates = metrics.agreement_rates([
+        "two shapes , a red disc and a blue disc",     # count kept, synonym kept, size kept
+        "three shapes , a red disc and a blue circle",  # count broken, synonym broken, size kept
+        "a small green triangle",                      # none
+    ])
+    assert rates["count"] == 0.5 and rates["count_n"] == 2 and rates["count_span"] == 8.0
+    assert rates["synonym"] == 0.5 and rates["synonym_n"] == 2 and rates["synonym_span"] == 4.0
+    assert rates["size"] == 1.0 and rates["size_n"] == 2 and rates["size_span"] == 4.0
+    empty = metrics.agreement_rates(["a red circle"])
+    assert math.isnan(empty["count"]) and empty["count_n"] == 0 and math.isnan(empty["size_span"])
+    with pytest.raises(ValueError, match="no sentences"):
+        metrics.agreement_rates([])

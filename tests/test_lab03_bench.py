@@ -84,6 +84,19 @@ def test_training_a_tiny_config_reports_every_figure(captions):
     assert 0 <= figures["well_formed_rate"] <= 1
     assert figures["tokens_per_s"] > 0
     assert figures["own_val_perplexity_padding_counted"] > 1
+    for kind in ("count", "synonym", "size"):
+        assert {f"agreement_{kind}", f"agreement_{kind}_n", f"agreement_{kind}_span"} <= set(figures)
+
+
+def test_figures_over_seeds_list_each_seed_and_average_them():
+    runs = [{"val_perplexity": p, "agreement_count": c, "agreement_count_n": n, "agreement_count_span": 10.0,
+             **{f"agreement_{k}{e}": 1.0 for k in ("synonym", "size") for e in ("", "_n", "_span")}}
+            for p, c, n in [(2.5, 0.5, 100), (2.7, 1.0, 120)]]
+    summary = lab03.over_seeds(runs)
+    assert summary["val_perplexity_per_seed"] == "2.500 2.700" and summary["val_perplexity_mean"] == 2.6
+    assert summary["agreement_count_per_seed"] == "0.500 1.000" and summary["agreement_count_mean"] == 0.75
+    assert summary["agreement_count_n_mean"] == 110 and summary["agreement_count_span_mean"] == 10
+    assert "val_perplexity_n_mean" not in summary
 
 
 def test_unknown_cell_is_refused():

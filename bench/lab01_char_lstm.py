@@ -1,7 +1,12 @@
-"""Lab 01 bench: the seed's padded one-hot training against length-bucketed batches.
+"""Lab 01 bench: the student's own model, and the seed's padded one-hot training against
+length-bucketed batches.
 
-Both train LSTM-128 -> Dense(V, softmax) with RMSprop(1e-3), batch 128, on the same 10,000 shapes
-captions, in the same process:
+The notebook's model: LSTM-128 -> Dense(128, relu) -> Dense(V, softmax), RMSprop(4e-3), batch 128,
+10,000 shapes captions.
+Own model (section 4 of the notebook): OWN_EPOCHS epochs on bucketed batches; the valid-word rate
+of SAMPLES sampled sentences after each epoch, with and without the hidden Dense(128) layer (the
+original lab's model has it).
+Speed: the same model trained on the same captions, in the same process:
   seed      one tensor padded to the longest caption with the end symbol, every step in the loss
   bucketed  rnnlab.batching.LengthBucketedBatches (variable T per batch, padding masked out)
 Speed is real characters per second: caption characters plus one end symbol each, the steps that
@@ -41,22 +46,32 @@ START, END = "\x02", "\x03"
 NUM_CAPTIONS = 10_000
 HIDDEN_SIZE = 128
 BATCH_SIZE = 128
+LEARNING_RATE = 4e-3
 EPOCHS = 3  # the first traces the graph; the others are averaged
+OWN_EPOCHS = 6  # the notebook's EPOCHS under the full profile
 SAMPLES = 200
 RUN_NOTEBOOK = os.environ.get("BENCH_LAB01_NOTEBOOK", "1") == "1"
 TORCH_TOO = os.environ.get("BENCH_LAB01_TORCH", "1") == "1"
 TORCH_CAPTIONS = 256  # the torch backend's CPU LSTM is a Python loop: a smaller run
 
 
-def _model(vocab_size: int, batch: int | None = None) -> keras.Model:
-    """Training model (batch None) or stateful sampling model with a fixed batch."""
+def _model(vocab_size: int, batch: int | None = None, hidden_layer: bool = True) -> keras.Model:
+    """Training model (batch None: (N, T, V) -> (N, T, V)) or stateful sampling model with a fixed
+    batch ((batch, 1, V) -> (batch, V)); hidden_layer: the Dense(128, relu) between LSTM and output."""
     if batch is None:
         first = keras.Input((None, vocab_size))
         lstm = keras.layers.LSTM(HIDDEN_SIZE, return_sequences=True)
     else:
         first = keras.Input(batch_shape=(batch, 1, vocab_size))
         lstm = keras.layers.LSTM(HIDDEN_SIZE, stateful=True)
-    return keras.Sequential([first, lstm, keras.layers.Dense(vocab_size, activation="softmax")])
+    hidden = [keras.layers.Dense(HIDDEN_SIZE, activation="relu")] if hidden_layer else []
+    return keras.Sequential([first, lstm, *hidden, keras.layers.Dense(vocab_size, activation="softmax")])
+
+
+def _compiled(model: keras.Model) -> keras.Model:
+    model.compile(optimizer=keras.optimizers.RMSprop(LEARNING_RATE),
+                  loss=keras.losses.CategoricalCrossentropy(reduction="mean_with_sample_weight"))
+    return model
 
 
 def _timed_fit(model: keras.Model, epochs: int, **fit_args) -> tuple[list[float], list[float]]:
@@ -70,7 +85,8 @@ def _timed_fit(model: keras.Model, epochs: int, **fit_args) -> tuple[list[float]
 
 
 def _rate(model: keras.Model, vocab: Vocabulary, vocabulary_words: set[str]) -> float:
-    sampler = _model(len(vocab), SAMPLES)
+    """Valid-word rate of SAMPLES sentences sampled (seed 0) from the training model's weights."""
+    sampler = _model(len(vocab), SAMPLES, hidden_layer=len(model.layers) == 3)
     for source, target in zip(model.layers, sampler.layers):
         target.set_weights(source.get_weights())
     sentences = sample_sentences(sampler, vocab.itos, vocab[START], vocab[END], max_len=200,
@@ -78,11 +94,38 @@ def _rate(model: keras.Model, vocab: Vocabulary, vocabulary_words: set[str]) -> 
     return valid_word_rate(sentences, vocabulary_words)
 
 
+def _captions(num_captions: int) -> tuple[list[str], Vocabulary]:
+    captions = [a["caption"] for a in shapes.load("train")[0]["annotations"]][:num_captions]
+    return captions, char_vocabulary(captions, specials=(START, END))
+
+
+def own_model(hidden_layer: bool) -> dict:
+    """The notebook's section 4: OWN_EPOCHS bucketed epochs; valid-word rate after each."""
+    keras.utils.set_random_seed(0)
+    captions, vocab = _captions(NUM_CAPTIONS)
+    batches = LengthBucketedBatches([vocab.encode(c) for c in captions], len(vocab), vocab[START],
+                                    vocab[END], BATCH_SIZE, seed=0)
+    model = _compiled(_model(len(vocab), hidden_layer=hidden_layer))
+    seconds, losses, rates = [], [], []
+    for _ in range(OWN_EPOCHS):
+        epoch_s, epoch_loss = _timed_fit(model, 1, x=batches)
+        seconds += epoch_s
+        losses += epoch_loss
+        rates.append(_rate(model, vocab, known_words(captions)))
+    prefix = "own" if hidden_layer else "own_without_hidden_layer"
+    return {
+        f"{prefix}_epochs": OWN_EPOCHS,
+        f"{prefix}_s_per_epoch": round(float(np.mean(seconds[1:])), 2),
+        f"{prefix}_final_loss": round(losses[-1], 4),
+        f"{prefix}_valid_word_rate": round(rates[-1], 3),
+        f"{prefix}_valid_word_rate_per_epoch": " ".join(f"{r:.3f}" for r in rates),
+    }
+
+
 def speed(epochs: int = EPOCHS, num_captions: int = NUM_CAPTIONS) -> dict:
     """Seed against bucketed pipeline on the current Keras backend."""
     keras.utils.set_random_seed(0)
-    captions = [a["caption"] for a in shapes.load("train")[0]["annotations"]][:num_captions]
-    vocab = char_vocabulary(captions, specials=(START, END))
+    captions, vocab = _captions(num_captions)
     sequences = [vocab.encode(c) for c in captions]
     start_id, end_id = vocab[START], vocab[END]
     x, y, weights = one_hot_pairs(sequences, len(vocab), start_id, end_id)
@@ -91,15 +134,14 @@ def speed(epochs: int = EPOCHS, num_captions: int = NUM_CAPTIONS) -> dict:
     x[weights == 0, end_id] = 1.0  # ... and the inputs too, and trains on every step
 
     seed_model = _model(len(vocab))
-    seed_model.compile(optimizer=keras.optimizers.RMSprop(1e-3), loss="categorical_crossentropy")
+    seed_model.compile(optimizer=keras.optimizers.RMSprop(LEARNING_RATE),
+                       loss="categorical_crossentropy")
     initial = seed_model.get_weights()
     seed_s, seed_loss = _timed_fit(seed_model, epochs, x=x, y=y, batch_size=BATCH_SIZE)
     del x, y
 
     batches = LengthBucketedBatches(sequences, len(vocab), start_id, end_id, BATCH_SIZE)
-    ours = _model(len(vocab))
-    ours.compile(optimizer=keras.optimizers.RMSprop(1e-3),
-                 loss=keras.losses.CategoricalCrossentropy(reduction="mean_with_sample_weight"))
+    ours = _compiled(_model(len(vocab)))
     ours.set_weights(initial)
     ours_s, ours_loss = _timed_fit(ours, epochs, x=batches)
 
@@ -147,12 +189,14 @@ def _torch_speed() -> dict:
 
 def run() -> dict:
     shapes.ensure_built()
-    result = speed()
+    load_average = round(os.getloadavg()[0], 2)  # other programs on the machine slow every figure
+    result = {**own_model(hidden_layer=True), **own_model(hidden_layer=False), **speed()}
     result["pretrained_valid_word_rate"] = pretrained_rate()
     if TORCH_TOO:
         result.update(_torch_speed())
     if RUN_NOTEBOOK:
         result["full_profile_wall_s"] = full_profile_wall_s(NOTEBOOK)
+    result["load_average_1min_at_start"] = load_average
     return result
 
 

@@ -2,8 +2,8 @@
 
     .venv/bin/python data/weights/make_char_lstm_weights.py
 
-Model: one-hot characters -> LSTM(128, return_sequences=True) -> Dense(V, softmax), exactly the
-notebook's training model. Trains on length-bucketed batches (rnnlab.batching) until at least
+Model: one-hot characters -> LSTM(128, return_sequences=True) -> Dense(128, relu) -> Dense(V, softmax),
+exactly the notebook's training model. Trains on length-bucketed batches (rnnlab.batching) until at least
 TARGET_RATE of the words in SAMPLES sampled sentences are words of the training captions, then
 writes next to this script:
   char_lstm_shapes.weights.h5   the Keras weights (loads under the TensorFlow and torch backends)
@@ -46,6 +46,7 @@ def training_model(vocab_size: int) -> keras.Model:
     return keras.Sequential([
         keras.Input((None, vocab_size)),
         keras.layers.LSTM(HIDDEN_SIZE, return_sequences=True),
+        keras.layers.Dense(HIDDEN_SIZE, activation="relu"),
         keras.layers.Dense(vocab_size, activation="softmax"),
     ])
 
@@ -55,6 +56,7 @@ def sampling_model(vocab_size: int, batch: int) -> keras.Model:
     return keras.Sequential([
         keras.Input(batch_shape=(batch, 1, vocab_size)),
         keras.layers.LSTM(HIDDEN_SIZE, stateful=True),
+        keras.layers.Dense(HIDDEN_SIZE, activation="relu"),
         keras.layers.Dense(vocab_size, activation="softmax"),
     ])
 

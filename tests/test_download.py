@@ -19,6 +19,7 @@ from rnnlab.datasets.download import (
     REGISTRY,
     DownloadError,
     RemoteFile,
+    coco_registry,
     download,
     fetch_coco_captions,
 )
@@ -327,3 +328,21 @@ def test_fetch_coco_captions_rejects_a_zip_without_captions(server, tmp_path):
     with pytest.raises(DownloadError, match="has no captions_val2014.json: is it the COCO 2014"):
         fetch_coco_captions(tmp_path, remote=remote, timeout=2.0, progress=False)
     assert not (tmp_path / "annotations" / "captions_val2014.json").exists()
+
+
+def test_registry_urls_and_sizes_can_be_pointed_at_a_mirror(tmp_path, monkeypatch):
+    from rnnlab.datasets import download
+
+    sizes = {"annotations_trainval2014.zip": 5, "train2014.zip": 7, "val2014.zip": 9}
+    (tmp_path / "manifest.json").write_text(json.dumps(
+        {name: {"size": size, "sha256": None} for name, size in sizes.items()}))
+    monkeypatch.setenv("RNNLAB_COCO_URL", "http://127.0.0.1:9/coco/")
+    monkeypatch.setenv("RNNLAB_COCO_MANIFEST", str(tmp_path / "manifest.json"))
+    remote = download._resolve("coco2014_val_images")
+    assert remote.url == "http://127.0.0.1:9/coco/zips/val2014.zip" and remote.size == 9
+    assert download.REGISTRY["coco2014_val_images"].size == 6_645_013_297, "the published sizes stay"
+    (tmp_path / "manifest.json").write_text("{}")
+    with pytest.raises(ValueError, match="manifest has no entry for annotations_trainval2014.zip"):
+        coco_registry()
+    monkeypatch.delenv("RNNLAB_COCO_MANIFEST")
+    assert coco_registry()["coco2014_annotations"].size == 252_907_541, "COCO's sizes, mirror's URL"

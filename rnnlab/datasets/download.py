@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import http.client
+import json
 import os
 import re
 import urllib.error
@@ -61,36 +62,58 @@ class RemoteFile:
                              f"without folders, got {self.filename!r}")
 
 
-# Sizes as published by the COCO project. Their sha256 digests are not published with the files and
-# have not been measured here, so these entries are size-checked only.
+COCO_BASE_URL = "http://images.cocodataset.org"
+# name -> (path under the base URL, size published by the COCO project, description). Their sha256
+# digests are not published with the files and have not been measured here: size-checked only.
+COCO_FILES = {
+    "coco2014_annotations": ("annotations/annotations_trainval2014.zip", 252_907_541,
+                             "COCO 2014 train+val annotations: captions, instances, person keypoints"),
+    "coco2014_train_images": ("zips/train2014.zip", 13_510_573_713,
+                              "COCO 2014 training images (82,783 JPEGs)"),
+    "coco2014_val_images": ("zips/val2014.zip", 6_645_013_297,
+                            "COCO 2014 validation images (40,504 JPEGs)"),
+}
+
+
+def coco_registry(base_url: str | None = None,
+                  manifest: str | os.PathLike | dict | None = None) -> dict[str, RemoteFile]:
+    """The COCO 2014 files as RemoteFiles, from the COCO project or from a mirror.
+
+    base_url: where the files are (the same paths as on COCO's server, e.g.
+              <base_url>/zips/val2014.zip); default: the environment variable RNNLAB_COCO_URL,
+              else COCO's own server
+    manifest: {filename: {"size": int, "sha256": str or None}} (or a JSON file holding it) for a
+              mirror whose files differ from COCO's (a subset, a test fixture); default: the JSON
+              file named by RNNLAB_COCO_MANIFEST, else the sizes COCO publishes
+    returns:  {name: RemoteFile} with the keys of COCO_FILES
+    """
+    base_url = (base_url or os.environ.get("RNNLAB_COCO_URL") or COCO_BASE_URL).rstrip("/")
+    if manifest is None and os.environ.get("RNNLAB_COCO_MANIFEST"):
+        manifest = os.environ["RNNLAB_COCO_MANIFEST"]
+    if manifest is not None and not isinstance(manifest, dict):
+        try:
+            manifest = json.loads(Path(manifest).read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as err:
+            raise ValueError(f"cannot read the COCO manifest {manifest} ({err}): it must be a JSON "
+                             "file {filename: {'size': bytes, 'sha256': hex or null}}") from None
+    registry = {}
+    for name, (path, size, description) in COCO_FILES.items():
+        filename, sha256 = Path(path).name, None
+        if manifest is not None:
+            if filename not in manifest:
+                raise ValueError(f"the COCO manifest has no entry for {filename}")
+            size, sha256 = int(manifest[filename]["size"]), manifest[filename].get("sha256")
+        registry[name] = RemoteFile(name=name, url=f"{base_url}/{path}", size=size, sha256=sha256,
+                                    filename=filename, description=description)
+    return registry
+
+
+# The files as published by the COCO project (RNNLAB_COCO_URL and RNNLAB_COCO_MANIFEST are read
+# when a file is asked for by name, see coco_registry).
 REGISTRY: dict[str, RemoteFile] = {
-    remote.name: remote
-    for remote in (
-        RemoteFile(
-            name="coco2014_annotations",
-            url="http://images.cocodataset.org/annotations/annotations_trainval2014.zip",
-            size=252_907_541,
-            sha256=None,
-            filename="annotations_trainval2014.zip",
-            description="COCO 2014 train+val annotations: captions, instances, person keypoints",
-        ),
-        RemoteFile(
-            name="coco2014_train_images",
-            url="http://images.cocodataset.org/zips/train2014.zip",
-            size=13_510_573_713,
-            sha256=None,
-            filename="train2014.zip",
-            description="COCO 2014 training images (82,783 JPEGs)",
-        ),
-        RemoteFile(
-            name="coco2014_val_images",
-            url="http://images.cocodataset.org/zips/val2014.zip",
-            size=6_645_013_297,
-            sha256=None,
-            filename="val2014.zip",
-            description="COCO 2014 validation images (40,504 JPEGs)",
-        ),
-    )
+    name: RemoteFile(name=name, url=f"{COCO_BASE_URL}/{path}", size=size, sha256=None,
+                     filename=Path(path).name, description=description)
+    for name, (path, size, description) in COCO_FILES.items()
 }
 
 
@@ -146,14 +169,14 @@ def fetch_coco_captions(
     """Download the COCO 2014 annotations zip and extract the two caption files from it.
 
     dest_dir: folder for the zip; the captions go to dest_dir / 'annotations'
-    remote:   the zip to fetch (default REGISTRY['coco2014_annotations'])
+    remote:   the zip to fetch (default: coco_registry()['coco2014_annotations'])
     returns:  the folder holding captions_train2014.json and captions_val2014.json
 
     Only the caption files are extracted (the zip also holds instances and keypoints). Files that
     are already extracted are kept as they are. Raises DownloadError as ``download`` does, and when
     the zip is not a zip or lacks a caption file.
     """
-    archive = download(remote or REGISTRY["coco2014_annotations"], dest_dir,
+    archive = download(remote or coco_registry()["coco2014_annotations"], dest_dir,
                        timeout=timeout, progress=progress)
     folder = Path(dest_dir) / "annotations"
     missing = [name for name in COCO_CAPTION_FILES if not (folder / name).is_file()]
@@ -170,7 +193,7 @@ def _resolve(name_or_remote: str | RemoteFile) -> RemoteFile:
     if name_or_remote not in REGISTRY:
         raise ValueError(f"{name_or_remote!r} is not a registered file: use one of "
                          f"{', '.join(sorted(REGISTRY))} or pass a RemoteFile")
-    return REGISTRY[name_or_remote]
+    return coco_registry()[name_or_remote]  # honours RNNLAB_COCO_URL and RNNLAB_COCO_MANIFEST
 
 
 def _fetch_into(remote: RemoteFile, part: Path, *, timeout: float, chunk_size: int,

@@ -1,5 +1,7 @@
-"""The time each lab quotes is a measured figure: the README's lab table and the notebook's header
-give the full-profile wall time that `make bench` recorded in bench/results for this machine kind."""
+"""The figures a lab quotes as measured are the ones `make bench` recorded in bench/results for
+this machine kind: the README's lab table and the notebook's header give the full-profile wall
+time, and the notebook's prose quotes the benchmark's other figures (QUOTED) as they were measured.
+"""
 
 from __future__ import annotations
 
@@ -22,9 +24,56 @@ BENCH_ENTRY = {  # lab folder -> its bench entry (lab 00 trains nothing and has 
 }
 
 
+
+
+def seconds(value: float) -> str:
+    return f"{value:.1f} s"
+
+
+def thousands(value: float) -> str:
+    return f"{round(value, -3):,.0f}"
+
+
+def percent(value: float) -> str:
+    return f"{value:.0%}".replace("%", " %")
+
+
+def times(value: float) -> str:
+    return f"{value:.1f} times"
+
+
+# lab folder -> (bench figure, how the notebook writes it): every figure the prose quotes as measured
+QUOTED = {
+    "01_char_lstm_keras": [
+        ("own_s_per_epoch", seconds),
+        ("own_valid_word_rate", percent),
+        ("seed_s_per_epoch", seconds),
+        ("seed_real_chars_per_s", thousands),
+        ("seed_first_epoch_s", seconds),
+        ("bucketed_s_per_epoch", seconds),
+        ("bucketed_real_chars_per_s", thousands),
+        ("bucketed_first_epoch_s", seconds),
+        ("speedup_real_chars_per_s", times),
+        ("torch_seed_real_chars_per_s", thousands),
+        ("torch_bucketed_real_chars_per_s", thousands),
+        ("torch_speedup_real_chars_per_s", times),
+        ("pretrained_valid_word_rate", percent),
+    ],
+}
+
+
+def benchmark(lab: str) -> dict:
+    return json.loads(RESULTS.read_text())["benchmarks"][BENCH_ENTRY[lab]]
+
+
 def measured_s(lab: str) -> int:
-    figures = json.loads(RESULTS.read_text())["benchmarks"][BENCH_ENTRY[lab]]
-    return round(figures["full_profile_wall_s"])
+    return round(benchmark(lab)["full_profile_wall_s"])
+
+
+def notebook_text(lab: str) -> str:
+    notebook = next((REPO / "solutions" / lab).glob("*.ipynb"))
+    text = "\n".join(cell.source for cell in nbformat.read(notebook, as_version=4).cells)
+    return " ".join(text.split())  # a figure may be split over two lines
 
 
 def readme_time(lab: str) -> str:
@@ -49,3 +98,11 @@ def test_quoted_lab_time_is_the_benchmarked_one(lab):
     header = nbformat.read(notebook, as_version=4).cells[0].source
     assert re.search(rf"\b{seconds} s\b", header), (
         f"{notebook.name}'s header does not quote the measured {seconds} s (bench/results)")
+
+
+@pytest.mark.parametrize("lab", sorted(QUOTED))
+def test_figures_the_notebook_quotes_are_the_benchmarked_ones(lab):
+    figures, text = benchmark(lab), notebook_text(lab)
+    missing = [f"{name} = {figures[name]} (written {write(figures[name])!r})"
+               for name, write in QUOTED[lab] if write(figures[name]) not in text]
+    assert not missing, f"{lab} does not quote these bench/results figures as measured: {missing}"

@@ -14,6 +14,7 @@ edition's Colab badges and bootstrap cells point at that edition's repository (c
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import re
@@ -37,6 +38,7 @@ PUBLISHED_EXTRAS = ("lab", "keras")
 NBGRADER_MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION",
                     "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")
 IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", ".ipynb_checkpoints", "checkpoints")
+_STALE_BY_INPUTS: dict[str, list[str]] = {}  # stale_labs' answers in this process, by inputs
 
 
 class PublishError(RuntimeError):
@@ -111,7 +113,25 @@ def empty(dest: Path) -> None:
 
 
 def stale_labs(course: Course) -> list[str]:
-    """The notebooks of labs/ that differ from a fresh release of solutions/ (missing or extra too)."""
+    """The notebooks of labs/ that differ from a fresh release of solutions/ (missing or extra too).
+    A release takes a while, so the answer is kept for inputs (course.toml, solutions/, labs/)
+    that have not changed since the last call in this process."""
+    inputs = _inputs_fingerprint(course)
+    if inputs not in _STALE_BY_INPUTS:
+        _STALE_BY_INPUTS[inputs] = _compare_with_fresh_release(course)
+    return list(_STALE_BY_INPUTS[inputs])
+
+
+def _inputs_fingerprint(course: Course) -> str:
+    """sha256 of course.toml and of every file's path and bytes under solutions/ and labs/."""
+    digest = hashlib.sha256((course.root / "course.toml").read_bytes())
+    for folder in (course.source_dir, course.release_dir):
+        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+            digest.update(str(path.relative_to(course.root)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def _compare_with_fresh_release(course: Course) -> list[str]:
     with tempfile.TemporaryDirectory(prefix="rnnlab-publish-") as scratch:
         copy = Path(scratch) / "course"
         copy.mkdir()

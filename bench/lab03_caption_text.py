@@ -15,6 +15,8 @@ each caption included, padding excluded), and, over 1000 sampled sentences, the 
 well-formed shapes captions and the long-distance agreements they keep (`metrics.agreement_rates`:
 agreement_<kind> the fraction kept, _n over how many sentences, _span the mean distance in words).
 For rnn and lstm, <figure>_per_seed lists a figure over the seeds and <figure>_mean averages it.
+val_redrawn_synonym_agreement: the synonym agreement of the validation captions with every synonym
+drawn afresh (`synonyms_redrawn`), what a model that forgets its earlier choice would reach.
 tokens_per_s counts real (non-padding) input tokens per second of training. The seed
 configuration's own loss, padding included, is reported too, to show how much the shortcut
 flatters it. Last, full_profile_wall_s: the whole solution notebook under the full
@@ -24,6 +26,7 @@ profile, in a fresh kernel.
 from __future__ import annotations
 
 import math
+import random
 import statistics
 import time
 from dataclasses import dataclass
@@ -36,6 +39,7 @@ from torch.nn.utils.rnn import pad_sequence
 from bench._notebook import full_profile_wall_s
 from rnnlab import metrics, runtime, text
 from rnnlab.datasets import coco, shapes
+from rnnlab.datasets.shapes_grammar import SYNONYMS
 
 NOTEBOOK = (Path(__file__).resolve().parent.parent / "solutions" / "03_caption_text_generator"
             / "caption_text_generator.ipynb")
@@ -198,6 +202,16 @@ def train_and_score(cfg: Config, vocab: text.Vocabulary, train_ids: list, val_id
     return figures
 
 
+def synonyms_redrawn(sentences: list[str], seed: int = 0) -> list[str]:
+    """The sentences (lower case, words split on spaces) with every word that has synonyms
+    replaced by one of them drawn at random: captions written with no memory of the synonyms
+    already used, the chance level of the synonym agreement."""
+    canonical = {word: words for words in SYNONYMS.values() for word in words}
+    rng = random.Random(seed)
+    return [" ".join(rng.choice(canonical[w]) if w in canonical else w for w in s.lower().split())
+            for s in sentences]
+
+
 def over_seeds(runs: list[dict]) -> dict:
     """The figures of one configuration trained from several seeds: for perplexity and each
     agreement rate, <figure>_per_seed (the values, in seed order) and <figure>_mean; for the
@@ -232,6 +246,9 @@ def run() -> dict:
                 print(f"lab03_caption_text: {cfg.name} seed {seed}: {runs[-1]}", flush=True)
             figures.update(over_seeds(runs))
         results.update({f"{cfg.name}_{key}": value for key, value in figures.items()})
+    val_sentences = [" ".join(vocab.decode(ids)) for ids in val_ids]
+    results["val_redrawn_synonym_agreement"] = round(
+        metrics.agreement_rates(synonyms_redrawn(val_sentences))["synonym"], 3)
     results["full_profile_train_s"] = round(results["rnn_wall_s"] + results["lstm_wall_s"], 1)
     results["full_profile_wall_s"] = full_profile_wall_s(NOTEBOOK)
     return results

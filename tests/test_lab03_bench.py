@@ -7,6 +7,7 @@ import torch
 from torch import nn
 
 from bench import lab03_caption_text as lab03
+from rnnlab import metrics
 
 
 @pytest.fixture(scope="module")
@@ -102,3 +103,10 @@ def test_figures_over_seeds_list_each_seed_and_average_them():
 def test_unknown_cell_is_refused():
     with pytest.raises(ValueError, match="'rnn' or 'lstm'"):
         lab03.LanguageModel(10, 4, 4, "gru")
+
+
+def test_redrawn_synonyms_keep_other_words_and_break_the_agreement_at_chance():
+    sentences = ["a red disc left of a blue disc"] * 400
+    redrawn = lab03.synonyms_redrawn(sentences)
+    assert all(r.split()[:2] == ["a", "red"] and r.split()[2] in ("circle", "disc") for r in redrawn)
+    assert 0.4 < metrics.agreement_rates(redrawn)["synonym"] < 0.6, "two synonyms: kept half the time"

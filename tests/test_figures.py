@@ -42,6 +42,18 @@ def times(value: float) -> str:
     return f"{value:.1f} times"
 
 
+def hundreds(value: float) -> str:
+    return f"{round(value, -2):,.0f}"
+
+
+def one_decimal(value: float) -> str:
+    return f"{value:.1f}"
+
+
+def two_decimals(value: float) -> str:
+    return f"{value:.2f}"
+
+
 # lab folder -> (bench figure, how the notebook writes it): every figure the prose quotes as measured
 QUOTED = {
     "01_char_lstm_keras": [
@@ -58,6 +70,25 @@ QUOTED = {
         ("torch_bucketed_real_chars_per_s", thousands),
         ("torch_speedup_real_chars_per_s", times),
         ("pretrained_valid_word_rate", percent),
+    ],
+    "02_word_rnn_lyrics": [
+        ("seed_config_words_per_s", hundreds),
+        ("seed_config_words_per_s_all_threads", hundreds),
+        ("seed_config_s_per_epoch", seconds),
+        ("rnn_test_ppl_min", one_decimal),
+        ("rnn_test_ppl_max", one_decimal),
+        ("rnn_test_ppl_mean", one_decimal),
+        ("lstm_test_ppl_min", one_decimal),
+        ("lstm_test_ppl_max", one_decimal),
+        ("lstm_test_ppl_mean", one_decimal),
+    ],
+    "06_vgg_inversion": [
+        ("full_ssim_cat_layer16_112px_100_steps", two_decimals),
+        ("full_ssim_cat_layer19_112px_100_steps", two_decimals),
+        ("full_ssim_cat_layer23_112px_100_steps", two_decimals),
+        ("full_ssim_cat_layer30_112px_100_steps", two_decimals),
+        ("full_ssim_cat_blank_112px", two_decimals),
+        ("full_ssim_cat_unrelated_112px", two_decimals),
     ],
 }
 

@@ -1,0 +1,300 @@
+"""Canvas and Moodle, both ways: take in their submission downloads, write their gradebook imports.
+
+The roster (a CSV with a header, one row per student) ties the course's ids to the LMS's:
+  student    the course's id, the folder name grading uses (letters, digits, '_', '.', '-')
+  name       the full name as the LMS shows it (used only to warn about a mismatch)
+  canvas_id  Canvas user id (numeric)          sis_id  SIS user id (optional column)
+  moodle_id  Moodle participant id (numeric)   email   the address Moodle knows the student by
+An identifier may be left empty where the course does not use that LMS; ids must be unique.
+
+Intake reads one assignment's (= one lab's) "download all submissions" zip:
+  Canvas  flat files  <loginname or lastnamefirstname>_[LATE_]<user id>_<submission id>_<file>
+          (LATE_ when Canvas flagged the submission late; a re-submitted file gets -1, -2 ...
+          before its extension, e.g. lab01-1.ipynb)
+  Moodle  flat files  <Full Name>_<participant id>_assignsubmission_file_<file>
+          or folders  <Full Name>_<participant id>_assignsubmission_file/<file>
+A file is mapped by its numeric id, never by its name, to dest/<student>/<lab>/<notebook>;
+the name is only compared with the roster's, as a warning. Only .ipynb files are submissions.
+Nothing is guessed: an unknown id, a name off the convention, a file that is not a notebook
+is reported as unmapped; two notebooks from one student, or an unknown id whose name matches
+several roster students, as ambiguous; roster students without a file as missing. Zip entries
+are checked and extracted with collect.py's helpers (unsafe entries skipped, size limit).
+
+Export writes a gradebook CSV the LMS imports, one row per roster student, one column per lab:
+  canvas  Student, ID, SIS User ID, Section, then '<lab> (points)' per lab; Canvas asks on
+          import which assignment each new column is (or creates one)
+  moodle  Email address, then '<lab>' per lab; Moodle's import maps the identifier column to
+          'Email address' and each lab column to its grade item
+  csv     student, then '<lab>' per lab
+A cell holds the lab's required score (Outcome.score); extra-credit points, where a lab has
+any, get their own column '<lab> extra'. A student without an outcome gets an empty cell.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import re
+import warnings
+import zipfile
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .collect import MIB, STUDENT_ID, _extract, _zip_entry_problem, shown
+from .course import GRADING_DEFAULTS
+from .nbgrader_run import with_venv_path
+from .report import Outcome
+
+LMSES = ("canvas", "moodle")
+FORMATS = (*LMSES, "csv")
+ROSTER_COLUMNS = ("student", "name", "canvas_id", "moodle_id", "email")
+ID_COLUMN = {"canvas": "canvas_id", "moodle": "moodle_id"}
+
+CANVAS_NAME = re.compile(r"(?P<name>[^/]+?)_(?P<late>LATE_)?(?P<id>\d+)_\d+_(?P<file>[^/]+)")
+MOODLE_NAME = re.compile(r"(?P<name>[^/]+)_(?P<id>\d+)_assignsubmission_file[_/](?P<file>[^/]+)")
+RESUBMITTED = re.compile(r"-\d+(?=\.ipynb$)")
+IGNORED = ("__MACOSX/", ".")
+
+
+@dataclass(frozen=True)
+class RosterEntry:
+    """One student: the course's id, the name the LMS shows, and the LMS's identifiers."""
+
+    student: str
+    name: str
+    canvas_id: str = ""
+    sis_id: str = ""
+    moodle_id: str = ""
+    email: str = ""
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A file of the LMS zip and what intake made of it (reason: why, or a warning)."""
+
+    file: str
+    student: str = ""
+    reason: str = ""
+
+
+@dataclass
+class IntakeReport:
+    """What intake did with each file of the zip, and who handed nothing in.
+
+    mapped:     files written to dest/<student>/<lab>/<notebook> (reason: a warning, or '')
+    unmapped:   files not taken, with the reason
+    ambiguous:  files not taken because they could belong to several students or one student
+                sent several notebooks
+    missing:    roster students with no notebook in the zip
+    late:       per roster student with a file: True/False when the LMS says (Canvas), else None
+    """
+
+    mapped: list[Entry] = field(default_factory=list)
+    unmapped: list[Entry] = field(default_factory=list)
+    ambiguous: list[Entry] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    late: dict[str, bool | None] = field(default_factory=dict)
+
+
+def read_roster(path: Path) -> list[RosterEntry]:
+    """The roster CSV's rows, checked: required columns present, student ids valid and unique,
+    each non-empty LMS id unique (Canvas and Moodle ids numeric). Errors name the row."""
+    with Path(path).open(newline="", encoding="utf-8-sig") as handle:
+        reader = csv.DictReader(handle)
+        absent = [column for column in ROSTER_COLUMNS if column not in (reader.fieldnames or [])]
+        if absent:
+            raise ValueError(f"roster {path} lacks column(s) {', '.join(absent)}: its header must "
+                             f"be {','.join(ROSTER_COLUMNS)} (and optionally sis_id)")
+        roster = [RosterEntry(**{key: (row.get(key) or "").strip() for key in
+                                 ("student", "name", "canvas_id", "sis_id", "moodle_id", "email")})
+                  for row in reader]
+    seen: dict[tuple[str, str], int] = {}
+    for number, entry in enumerate(roster, start=2):
+        where = f"roster {path}, row {number}"
+        if not STUDENT_ID.fullmatch(entry.student):
+            raise ValueError(f"{where}: student '{shown(entry.student)}' must be 1-100 letters, "
+                             "digits, '_', '.', '-' starting with a letter or digit")
+        for column in ("canvas_id", "moodle_id"):
+            if getattr(entry, column) and not getattr(entry, column).isdigit():
+                raise ValueError(f"{where}: {column} '{shown(getattr(entry, column))}' is not a "
+                                 "number (the LMS's user id)")
+        for column in ("student", "canvas_id", "sis_id", "moodle_id", "email"):
+            value = getattr(entry, column)
+            if value and (column, value) in seen:
+                raise ValueError(f"{where}: {column} '{shown(value)}' is also on row "
+                                 f"{seen[(column, value)]}")
+            seen[(column, value)] = number
+    return roster
+
+
+def _squeezed(text: str) -> str:
+    """Lowercase letters and digits only: how Canvas writes a name into a file name."""
+    return re.sub(r"[^0-9a-z]", "", text.lower())
+
+
+def _names(entry: RosterEntry) -> set[str]:
+    """The squeezed forms of a student's name a download may carry: 'John Smith', 'smithjohn',
+    the login (email's local part)."""
+    words = entry.name.split()
+    return {_squeezed(entry.name), _squeezed("".join(words[-1:] + words[:-1])),
+            _squeezed(entry.email.split("@")[0])} - {""}
+
+
+def _parse(lms: str, name: str) -> tuple[str, str, str, bool | None] | None:
+    """(name in the file name, LMS id, original file name, late) of a zip entry, or None when
+    it does not follow the LMS's convention."""
+    if lms == "canvas":
+        match = CANVAS_NAME.fullmatch(name)
+        return match and (match["name"], match["id"], match["file"], bool(match["late"]))
+    match = MOODLE_NAME.fullmatch(name)
+    return match and (match["name"], match["id"], match["file"], None)
+
+
+def _claim(lms: str, name: str, roster: list[RosterEntry],
+           notebook_name: str) -> tuple[str, Entry, bool | None]:
+    """Where one zip entry goes: ('mapped' | 'unmapped' | 'ambiguous', its Entry, late)."""
+    parsed, name = _parse(lms, name), shown(name)
+    if parsed is None:
+        return "unmapped", Entry(name, reason=f"the name does not follow {lms}'s convention"), None
+    person, lms_id, original, late = parsed
+    if not original.endswith(".ipynb"):
+        return "unmapped", Entry(name, reason="not a notebook (.ipynb)"), None
+    owner = [entry for entry in roster if getattr(entry, ID_COLUMN[lms]) == lms_id]
+    if owner:
+        notes = [] if _squeezed(person) in _names(owner[0]) else [
+            f"the file's name '{shown(person)}' differs from the roster's '{owner[0].name}'"]
+        if RESUBMITTED.sub("", original) != notebook_name:
+            notes.append(f"the student's file was '{shown(original)}', not {notebook_name}")
+        return "mapped", Entry(name, owner[0].student, "; ".join(notes)), late
+    alike = [entry.student for entry in roster if _squeezed(person) in _names(entry)]
+    reason = f"{lms} id {lms_id} is not in the roster's {ID_COLUMN[lms]} column"
+    if len(alike) > 1:
+        return "ambiguous", Entry(name, reason=f"{reason}; its name fits {', '.join(alike)}"), None
+    hint = f" (the name fits {alike[0]}: add the id to their row)" if alike else ""
+    return "unmapped", Entry(name, reason=reason + hint), None
+
+
+def intake(archive: Path, roster: list[RosterEntry], lms: str, lab: str, notebook_name: str,
+           dest: Path, limit_mb: int = GRADING_DEFAULTS["unzip_mb"]) -> IntakeReport:
+    """Write each notebook of one lab's LMS download to dest/<student>/<lab>/<notebook_name>.
+
+    archive: the zip the LMS gave ("download all submissions" of one assignment)
+    roster:  read_roster's entries;  lms: 'canvas' or 'moodle'
+    returns: the IntakeReport (files mapped, unmapped, ambiguous; students missing; late flags)
+    """
+    if lms not in LMSES:
+        raise ValueError(f"lms must be one of {', '.join(LMSES)}, not '{lms}'")
+    for part in (lab, notebook_name):
+        if not STUDENT_ID.fullmatch(part):
+            raise ValueError(f"'{shown(part)}' cannot be a folder or file name under {dest}")
+    report, claims, seen = IntakeReport(), defaultdict(list), set()
+    with zipfile.ZipFile(archive) as zipped:
+        for info in zipped.infolist():
+            problem = _zip_entry_problem(info, seen)
+            seen.add(info.filename)
+            if problem:
+                report.unmapped.append(Entry(shown(info.filename), reason=problem))
+            elif not info.is_dir() and not info.filename.startswith(IGNORED):
+                verdict, entry, late = _claim(lms, info.filename, roster, notebook_name)
+                if verdict == "mapped":
+                    claims[entry.student].append((info, entry, late))
+                else:
+                    getattr(report, verdict).append(entry)
+        budget = limit_mb * MIB
+        for student, files in sorted(claims.items()):
+            if len(files) > 1:
+                names = ", ".join(shown(info.filename) for info, _, _ in files)
+                report.ambiguous += [Entry(entry.file, student, f"{student} sent {len(files)} "
+                                           f"notebooks ({names}): keep one") for _, entry, _ in files]
+                continue
+            info, entry, late = files[0]
+            target = Path(dest) / student / lab / notebook_name
+            if target.exists():
+                target.unlink()
+            budget = _extract(zipped, info, target, budget)
+            if budget < 0:
+                raise ValueError(f"{archive} expands beyond {limit_mb} MB (course.toml [grading] "
+                                 f"unzip_mb) at '{shown(info.filename)}'")
+            report.mapped.append(entry)
+            report.late[student] = late
+    report.missing = [entry.student for entry in roster if entry.student not in claims]
+    return report
+
+
+def export_gradebook(outcomes: list[Outcome], roster: list[RosterEntry], lms: str,
+                     path: Path) -> None:
+    """Write the LMS's gradebook import CSV (module docstring) of ``outcomes`` (one per
+    student x lab) for every roster student; a student graded but not on the roster is an error."""
+    if lms not in FORMATS:
+        raise ValueError(f"format must be one of {', '.join(FORMATS)}, not '{lms}'")
+    enrolled = {entry.student for entry in roster}
+    strangers = sorted({o.student for o in outcomes} - enrolled)
+    if strangers:
+        raise ValueError(f"graded but not on the roster: {', '.join(strangers)}; add them to the "
+                         "roster (or remove their grades) before exporting")
+    scores: dict[tuple[str, str], Outcome] = {}
+    for o in outcomes:
+        if (o.student, o.lab) in scores:
+            raise ValueError(f"two outcomes for {o.student} in {o.lab}")
+        scores[(o.student, o.lab)] = o
+    labs = sorted({o.lab for o in outcomes})
+    extras = [lab for lab in labs if any(o.extra_max for o in outcomes if o.lab == lab)]
+    header, identity = _identity(lms)
+    named = {"canvas": "{} (points)", "moodle": "{}", "csv": "{}"}[lms]
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header + [named.format(lab) for lab in labs]
+                        + [f"{lab} extra" for lab in extras])
+        for entry in roster:
+            marks = [scores.get((entry.student, lab)) for lab in labs]
+            bonus = [scores.get((entry.student, lab)) for lab in extras]
+            writer.writerow(identity(entry) + ["" if o is None else o.score for o in marks]
+                            + ["" if o is None else o.extra for o in bonus])
+
+
+def _identity(lms: str):
+    """(the identifying columns' header, a function giving a roster entry's cells) of a format;
+    the LMS's identifier must be filled in for every student."""
+    def need(entry: RosterEntry, column: str) -> str:
+        if not getattr(entry, column):
+            raise ValueError(f"{entry.student} has no {column} in the roster: {lms} cannot match "
+                             "the row to a student")
+        return getattr(entry, column)
+
+    if lms == "canvas":
+        return (["Student", "ID", "SIS User ID", "Section"],
+                lambda e: [e.name, need(e, "canvas_id"), e.sis_id, ""])
+    if lms == "moodle":
+        return ["Email address"], lambda e: [need(e, "email")]
+    return ["student"], lambda e: [e.student]
+
+
+def export_per_question(gradebook_db: Path, course_id: str, path: Path) -> int:
+    """Write one row per student x graded cell from nbgrader's gradebook: student, lab, notebook,
+    grade_id, score, max_score (score includes manual grades and extra credit, as nbgrader
+    counts it). Returns the number of rows."""
+    from nbgrader.api import Gradebook
+
+    gradebook_db = Path(gradebook_db)
+    if not gradebook_db.is_file():
+        raise FileNotFoundError(f"no gradebook at {gradebook_db}: grade the labs first")
+    os.environ.update(with_venv_path(os.environ))  # nbgrader runs `alembic` from PATH
+    rows = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # SQLAlchemy's SAWarnings from nbgrader's own models
+        with Gradebook(f"sqlite:///{gradebook_db.resolve()}", course_id) as gb:
+            for assignment in sorted(gb.assignments, key=lambda a: a.name):
+                for submission in gb.assignment_submissions(assignment.name):
+                    rows += [(submission.student.id, assignment.name, notebook.name, grade.name,
+                              float(grade.score), float(grade.max_score))
+                             for notebook in submission.notebooks for grade in notebook.grades]
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["student", "lab", "notebook", "grade_id", "score", "max_score"])
+        writer.writerows(sorted(rows))
+    return len(rows)

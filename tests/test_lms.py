@@ -1,0 +1,170 @@
+"""Canvas and Moodle intake and gradebook export (grader/lms.py), on fixture zips and rosters
+written here from the LMSes' published naming conventions."""
+
+import csv
+import json
+import zipfile
+
+import pytest
+
+from grader.autograde import open_gradebook
+from grader.lms import export_gradebook, export_per_question, intake, read_roster
+from grader.report import Outcome
+
+ROSTER = """student,name,canvas_id,sis_id,moodle_id,email
+ada,Ada Lovelace,101,S1,501,ada@uni.edu
+alan,Alan Turing,102,S2,502,alan@uni.edu
+grace,Grace Hopper,103,,503,grace@uni.edu
+kurt,Kurt Godel,104,S4,504,kurt@uni.edu
+"""
+NOTEBOOK = json.dumps({"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5})
+
+
+@pytest.fixture
+def roster(tmp_path):
+    path = tmp_path / "roster.csv"
+    path.write_text(ROSTER)
+    return read_roster(path)
+
+
+def make_zip(path, names):
+    with zipfile.ZipFile(path, "w") as archive:
+        for name in names:
+            archive.writestr(name, NOTEBOOK if name.endswith(".ipynb") else "text")
+    return path
+
+
+def collected(dest):
+    return sorted(str(p.relative_to(dest)) for p in dest.rglob("*") if p.is_file())
+
+
+def test_canvas_zip_maps_by_user_id_with_late_flags_and_resubmissions(tmp_path, roster):
+    archive = make_zip(tmp_path / "canvas.zip", [
+        "lovelaceada_101_9001_lab01.ipynb",
+        "turingalan_LATE_102_9002_lab01-1.ipynb",   # late, re-submitted
+        "hopperg_103_9003_lab01.ipynb",             # login name differs: warned, still mapped
+        "stranger_999_9009_lab01.ipynb",            # unknown id
+        "notes.txt",                                # off the convention
+        "lovelaceada_101_9001_readme.pdf",          # not a notebook
+    ])
+    report = intake(archive, roster, "canvas", "lab01", "lab01.ipynb", tmp_path / "out")
+    assert collected(tmp_path / "out") == [
+        "ada/lab01/lab01.ipynb", "alan/lab01/lab01.ipynb", "grace/lab01/lab01.ipynb"]
+    assert json.loads((tmp_path / "out/alan/lab01/lab01.ipynb").read_text())["nbformat"] == 4
+    assert report.late == {"ada": False, "alan": True, "grace": False}
+    warned = {entry.student: entry.reason for entry in report.mapped}
+    assert warned["ada"] == warned["alan"] == "" and "hopperg" in warned["grace"]
+    unmapped = {entry.file: entry.reason for entry in report.unmapped}
+    assert "999 is not in the roster" in unmapped["stranger_999_9009_lab01.ipynb"]
+    assert "convention" in unmapped["notes.txt"]
+    assert "not a notebook" in unmapped["lovelaceada_101_9001_readme.pdf"]
+    assert report.ambiguous == [] and report.missing == ["kurt"]
+
+
+def test_canvas_two_notebooks_from_one_student_are_ambiguous_not_guessed(tmp_path, roster):
+    archive = make_zip(tmp_path / "canvas.zip", [
+        "godelkurt_104_9004_lab01.ipynb", "godelkurt_104_9004_lab01_copy.ipynb",
+        "../evil_101_1_lab01.ipynb"])
+    report = intake(archive, roster, "canvas", "lab01", "lab01.ipynb", tmp_path / "out")
+    assert collected(tmp_path / "out") == [] and report.mapped == []
+    assert [(e.student, "sent 2 notebooks" in e.reason) for e in report.ambiguous] == [
+        ("kurt", True), ("kurt", True)]
+    assert "'..'" in report.unmapped[0].reason and not (tmp_path / "evil_101_1_lab01.ipynb").exists()
+    assert report.missing == ["ada", "alan", "grace"] and report.late == {}  # kurt: ambiguous
+
+
+def test_moodle_zip_flat_and_in_folders(tmp_path, roster):
+    archive = make_zip(tmp_path / "moodle.zip", [
+        "Ada Lovelace_501_assignsubmission_file_lab01.ipynb",
+        "Alan Turing_502_assignsubmission_file/lab01.ipynb",
+        "Grace Hopper_503_assignsubmission_onlinetext_onlinetext.html",
+        "Kurt Godel_777_assignsubmission_file_lab01.ipynb",   # id unknown, name fits kurt
+        "__MACOSX/._Ada Lovelace_501_assignsubmission_file_lab01.ipynb",
+    ])
+    report = intake(archive, roster, "moodle", "lab01", "lab01.ipynb", tmp_path / "out")
+    assert collected(tmp_path / "out") == ["ada/lab01/lab01.ipynb", "alan/lab01/lab01.ipynb"]
+    assert report.late == {"ada": None, "alan": None}
+    assert [entry.reason for entry in report.mapped] == ["", ""]
+    unmapped = {entry.file: entry.reason for entry in report.unmapped}
+    assert "add the id to their row" in unmapped["Kurt Godel_777_assignsubmission_file_lab01.ipynb"]
+    assert "convention" in unmapped["Grace Hopper_503_assignsubmission_onlinetext_onlinetext.html"]
+    assert len(unmapped) == 2 and report.missing == ["grace", "kurt"]
+
+
+def test_unknown_id_whose_name_fits_two_students_is_ambiguous(tmp_path):
+    path = tmp_path / "roster.csv"
+    path.write_text("student,name,canvas_id,moodle_id,email\n"
+                    "js1,Jo Smith,1,11,a@x\njs2,Jo Smith,2,12,b@x\n")
+    archive = make_zip(tmp_path / "moodle.zip", ["Jo Smith_99_assignsubmission_file_lab01.ipynb"])
+    report = intake(archive, read_roster(path), "moodle", "lab01", "lab01.ipynb", tmp_path / "out")
+    assert report.mapped == [] and "js1, js2" in report.ambiguous[0].reason
+
+
+@pytest.mark.parametrize("text, message", [
+    ("student,name,canvas_id,email\n", "lacks column(s) moodle_id"),
+    ("student,name,canvas_id,moodle_id,email\na,A,1,2,a@x\na,B,3,4,b@x\n", "row 3: student 'a'"),
+    ("student,name,canvas_id,moodle_id,email\na,A,1,2,a@x\nb,B,1,4,b@x\n", "row 3: canvas_id '1'"),
+    ("student,name,canvas_id,moodle_id,email\na,A,x1,2,a@x\n", "row 2: canvas_id 'x1' is not"),
+])
+def test_roster_errors_name_the_row(tmp_path, text, message):
+    path = tmp_path / "roster.csv"
+    path.write_text(text)
+    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        read_roster(path)
+
+
+OUTCOMES = [
+    Outcome("ada", "lab01", 9.5, 10, "graded", ""),
+    Outcome("alan", "lab01", 7.0, 10, "graded", ""),
+    Outcome("ada", "lab02", 4.0, 6, "graded", "", extra=1.5, extra_max=2),
+]
+
+
+def rows(path):
+    with path.open(newline="") as handle:
+        return list(csv.reader(handle))
+
+
+@pytest.mark.parametrize("lms, header, first", [
+    ("canvas", ["Student", "ID", "SIS User ID", "Section", "lab01 (points)", "lab02 (points)",
+                "lab02 extra"], ["Ada Lovelace", "101", "S1", "", "9.5", "4.0", "1.5"]),
+    ("moodle", ["Email address", "lab01", "lab02", "lab02 extra"],
+     ["ada@uni.edu", "9.5", "4.0", "1.5"]),
+    ("csv", ["student", "lab01", "lab02", "lab02 extra"], ["ada", "9.5", "4.0", "1.5"]),
+])
+def test_export_gradebook_one_row_per_roster_student_one_column_per_lab(
+        tmp_path, roster, lms, header, first):
+    export_gradebook(OUTCOMES, roster, lms, tmp_path / "grades.csv")
+    table = rows(tmp_path / "grades.csv")
+    assert table[0] == header and table[1] == first and len(table) == 1 + len(roster)
+    assert table[2][-3:] == ["7.0", "", ""]           # alan: lab02 not handed in
+    assert table[4][-3:] == ["", "", ""]              # kurt: nothing
+
+
+def test_export_gradebook_refuses_students_missing_from_the_roster(tmp_path, roster):
+    outcomes = [*OUTCOMES, Outcome("eve", "lab01", 1, 10, "graded", "")]
+    with pytest.raises(ValueError, match="not on the roster: eve"):
+        export_gradebook(outcomes, roster, "canvas", tmp_path / "grades.csv")
+
+
+@pytest.mark.filterwarnings("ignore::sqlalchemy.exc.SAWarning")  # nbgrader's own models
+def test_export_per_question_lists_every_grade_cell(tmp_path):
+    db = tmp_path / "gradebook.db"
+    with open_gradebook(tmp_path, "course") as gb:
+        gb.add_assignment("lab01")
+        gb.add_notebook("lab01", "lab01")
+        for name, points in (("softmax", 2), ("optional_bonus", 1)):
+            gb.add_grade_cell(name, "lab01", "lab01", max_score=points, cell_type="code")
+        for student, score in (("ada", 2), ("alan", 0.5)):
+            gb.add_student(student)
+            gb.add_submission("lab01", student)
+            gb.find_grade("softmax", "lab01", "lab01", student).auto_score = score
+        gb.db.commit()
+    assert export_per_question(db, "course", tmp_path / "questions.csv") == 4
+    assert rows(tmp_path / "questions.csv") == [
+        ["student", "lab", "notebook", "grade_id", "score", "max_score"],
+        ["ada", "lab01", "lab01", "optional_bonus", "0.0", "1.0"],
+        ["ada", "lab01", "lab01", "softmax", "2.0", "2.0"],
+        ["alan", "lab01", "lab01", "optional_bonus", "0.0", "1.0"],
+        ["alan", "lab01", "lab01", "softmax", "0.5", "2.0"],
+    ]

@@ -7,6 +7,10 @@
                  parallel sandboxes, write feedback HTML and course_work/grades.csv
   feedback       regenerate feedback HTML after manual grading (nbgrader formgrader)
   export         write the CSV again from the gradebook (after manual grading)
+  answers export --lab L [--out DIR] [--anonymise]
+                 one HTML page and one CSV per written question, every student's answer
+  answers import FILE.csv [...]
+                 the graders' scores and comments into the gradebook (all rows or none)
   check-outputs  fail if a committed notebook has outputs or execution counts
 """
 
@@ -19,6 +23,7 @@ import time
 from pathlib import Path
 
 from . import nbgrader_run, sandbox
+from .answers import export_answers, import_scores
 from .autograde import autograde, open_gradebook, split_max, split_score
 from .check_outputs import notebooks_with_outputs
 from .collect import collect, examples_tree
@@ -26,7 +31,7 @@ from .course import EDITIONS, load_course
 from .feedback import sanitise_folder
 from .publish import publish
 from .release import release
-from .report import Outcome, read_csv, write_csv
+from .report import WAITING, Outcome, read_csv, write_csv
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
@@ -49,6 +54,15 @@ def parse(argv: list[str]) -> argparse.Namespace:
     sub.add_parser("feedback", help="regenerate feedback HTML from the gradebook")
     export = sub.add_parser("export", help="write the CSV from the gradebook")
     export.add_argument("--csv", type=Path)
+    answers = sub.add_parser("answers", help="written answers: export per question, import scores")
+    answers_sub = answers.add_subparsers(dest="action", required=True)
+    answers_export = answers_sub.add_parser("export", help="HTML page and CSV per written question")
+    answers_export.add_argument("--lab", required=True)
+    answers_export.add_argument("--out", type=Path, help="folder (course_work/answers/<lab>/)")
+    answers_export.add_argument("--anonymise", action="store_true",
+                                help="anonymous ids instead of student ids")
+    answers_import = answers_sub.add_parser("import", help="scores and comments into the gradebook")
+    answers_import.add_argument("files", nargs="+", type=Path, help="CSVs written by export")
     sub.add_parser("check-outputs", help="fail on committed notebooks with outputs")
     args = parser.parse_args(argv)
     if getattr(args, "jobs", 1) < 1:
@@ -139,6 +153,8 @@ def cmd_export(course, args) -> int:
                 key = (submission.student.id, assignment.name)
                 status = "needs manual grading" if submission.needs_manual_grade else "graded"
                 reason, review = (reasons[key].reason, reasons[key].review) if key in reasons else ("", "")
+                if status == "graded":
+                    reason = reason.replace(WAITING, "")
                 (score, extra), (top, extra_max) = split_score(submission), split_max(assignment)
                 outcomes.append(Outcome(*key, score, top, status, reason, review, extra, extra_max))
     failed = [o for key, o in reasons.items() if o.status in ("error", "invalid", "timeout")
@@ -146,6 +162,17 @@ def cmd_export(course, args) -> int:
     outcomes = sorted(outcomes + failed, key=lambda o: (o.lab, o.student))
     write_csv(outcomes, args.csv or previous)
     print_table(outcomes)
+    return 0
+
+
+def cmd_answers(course, args) -> int:
+    if args.action == "export":
+        for path in export_answers(course, args.lab, args.out, args.anonymise):
+            print(path)
+        return 0
+    count = import_scores(course, args.files)
+    print(f"imported {count} answer(s); run `python -m grader export` for grades.csv and "
+          "`python -m grader feedback` for the feedback pages")
     return 0
 
 
@@ -162,7 +189,7 @@ def cmd_check_outputs(course, args) -> int:
 
 
 COMMANDS = {"release": cmd_release, "publish": cmd_publish, "grade": cmd_grade, "feedback": cmd_feedback,
-            "export": cmd_export, "check-outputs": cmd_check_outputs}
+            "export": cmd_export, "answers": cmd_answers, "check-outputs": cmd_check_outputs}
 
 
 def main(argv: list[str] | None = None) -> int:

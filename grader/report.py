@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 MAX_REASONS = 4
+WAITING = "; written answers wait for manual grading"
 
 
 @dataclass(frozen=True)
@@ -119,7 +120,7 @@ def diagnose(student, lab, returncode, log, notebooks, score, max_score, manual_
         parts.insert(0, f"the notebook reached its time limit ({notebook_timeout} s)")
     reason = "; ".join(parts) or "all cells ran without errors"
     if manual_pending:
-        reason += "; written answers wait for manual grading"
+        reason += WAITING
     return Outcome(student, lab, round(score, 2), max_score, status, reason)
 
 

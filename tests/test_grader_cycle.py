@@ -7,8 +7,10 @@ Two batches, each graded once per test session with `python -m grader grade --jo
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import os
+import re
 import shutil
 import socket
 import sqlite3
@@ -444,6 +446,58 @@ def test_unsafe_zip_entries_are_skipped_and_everyone_else_graded(tmp_path):
                   "a second entry with the same name", "the zip expands beyond 1 MB"):
         assert sum(words in reason for reason in reasons) == 1, (words, reasons)
     assert not (tmp_path / LAB00).exists() and not list(tmp_path.rglob("link.ipynb"))
+
+
+def test_written_answers_round_trip_through_csv_into_the_gradebook(lab00, tmp_path):
+    """Export the written answers anonymised, score two in the CSV, import: grades.csv changes by
+    exactly those scores; a CSV with one bad row imports nothing."""
+    course = tmp_path / "course"
+    shutil.copytree(lab00["course"], course, symlinks=True)
+    out = tmp_path / "answers"
+
+    def cli(*args):
+        return subprocess.run([sys.executable, "-m", "grader", "--course", str(course), *args],
+                              capture_output=True, text=True, timeout=600)
+
+    done = cli("answers", "export", "--lab", LAB00, "--out", str(out), "--anonymise")
+    assert done.returncode == 0, done.stderr
+    with (out / "softmax_question.csv").open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    with (course / "course_work" / "answers" / "anonymous_ids.csv").open(newline="") as handle:
+        student_of = {r["anonymous_id"]: r["student"] for r in csv.DictReader(handle)}
+    assert all(r["student"].startswith("anon-") for r in rows)
+    by_student = {student_of[r["student"]]: r for r in rows}
+    assert set(by_student) <= set(lab00["outcomes"]) and {"full", "blank"} <= set(by_student)
+    assert "the ratio is unchanged" in by_student["full"]["answer"]
+    assert by_student["full"]["points"] == "1" and by_student["full"]["score"] == ""
+    page = (out / "softmax_question.html").read_text()
+    assert "the ratio is unchanged" in page and not active_parts(page)
+    headings = re.findall(r"<h3>(.*?)</h3>", page)
+    assert sorted(headings) == sorted(r["student"] for r in rows), "one answer per anonymous id"
+
+    by_student["full"].update(score="1", comment="clear and complete")
+    by_student["html_injection"].update(score="0,5", comment="temperature missing")
+    good, bad = tmp_path / "scores.csv", tmp_path / "bad.csv"
+    for path, edit in ((good, {}), (bad, {"blank": "3"})):
+        with path.open("w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+            writer.writeheader()
+            for student, row in by_student.items():
+                writer.writerow({**row, "score": edit.get(student, row["score"])})
+    before = {o.student: o for o in read_csv(course / "course_work" / "grades.csv")}
+
+    refused = cli("answers", "import", str(bad))
+    assert refused.returncode == 2 and "nothing imported" in refused.stderr
+    assert f"{bad}, row " in refused.stderr and "outside 0..1" in refused.stderr
+    assert cli("answers", "import", str(good)).returncode == 0
+    assert cli("export").returncode == 0
+    after = {o.student: o for o in read_csv(course / "course_work" / "grades.csv")}
+    gained = {s: after[s].score - before[s].score for s in after if after[s].score != before[s].score}
+    assert gained == {"full": 1, "html_injection": 0.5}, gained
+    assert after["full"].status == "graded" and "wait for manual grading" not in after["full"].reason
+    with Gradebook(f"sqlite:///{course / 'course_work' / 'gradebook.db'}", "rnn-labs") as gb:
+        comment = gb.find_comment("softmax_question", "getting_started", LAB00, "html_injection")
+        assert comment.manual_comment == "temperature missing"
 
 
 def test_grading_again_keeps_the_manual_grades_and_comments(lab00, tmp_path):

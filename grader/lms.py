@@ -5,7 +5,13 @@ The roster (a CSV with a header, one row per student) ties the course's ids to t
   name       the full name as the LMS shows it (used only to warn about a mismatch)
   canvas_id  Canvas user id (numeric)          sis_id  SIS user id (optional column)
   moodle_id  Moodle participant id (numeric)   email   the address Moodle knows the student by
+  moodle_id:<lab>  (optional, one column per lab) the participant id in that lab's assignment
 An identifier may be left empty where the course does not use that LMS; ids must be unique.
+Moodle numbers participants per assignment (its assign_user_mapping table), so one id serves
+all labs only if the site numbers them alike; otherwise fill moodle_id:<lab> from each
+assignment's grading worksheet ("Download grading worksheet": Identifier "Participant <id>",
+Email address). Moodle writes the full name with '_' turned into spaces, after a group name
+and '-' in group assignments; the name is only checked, as a warning.
 
 Intake reads one assignment's (= one lab's) "download all submissions" zip:
   Canvas  flat files  <loginname or lastnamefirstname>_[LATE_]<user id>_<submission id>_<file>
@@ -49,12 +55,11 @@ from .report import Outcome
 LMSES = ("canvas", "moodle")
 FORMATS = (*LMSES, "csv")
 ROSTER_COLUMNS = ("student", "name", "canvas_id", "moodle_id", "email")
-ID_COLUMN = {"canvas": "canvas_id", "moodle": "moodle_id"}
+PER_LAB = "moodle_id:"
 
 CANVAS_NAME = re.compile(r"(?P<name>[^/]+?)_(?P<late>LATE_)?(?P<id>\d+)_\d+_(?P<file>[^/]+)")
 MOODLE_NAME = re.compile(r"(?P<name>[^/]+)_(?P<id>\d+)_assignsubmission_file[_/](?P<file>[^/]+)")
 RESUBMITTED = re.compile(r"-\d+(?=\.ipynb$)")
-IGNORED = ("__MACOSX/", ".")
 
 
 @dataclass(frozen=True)
@@ -67,6 +72,13 @@ class RosterEntry:
     sis_id: str = ""
     moodle_id: str = ""
     email: str = ""
+    moodle_ids: dict[str, str] = field(default_factory=dict, compare=False)  # lab -> id
+
+    def lms_id(self, lms: str, lab: str) -> str:
+        """The id the LMS's download names this student by in ``lab`` ('' when unknown)."""
+        if lms == "canvas":
+            return self.canvas_id
+        return self.moodle_ids.get(lab) or self.moodle_id
 
 
 @dataclass(frozen=True)
@@ -99,32 +111,38 @@ class IntakeReport:
 
 def read_roster(path: Path) -> list[RosterEntry]:
     """The roster CSV's rows, checked: required columns present, student ids valid and unique,
-    each non-empty LMS id unique (Canvas and Moodle ids numeric). Errors name the row."""
+    each non-empty LMS id numeric (Canvas, Moodle) and unique in its column. Errors name the row."""
     with Path(path).open(newline="", encoding="utf-8-sig") as handle:
         reader = csv.DictReader(handle)
-        absent = [column for column in ROSTER_COLUMNS if column not in (reader.fieldnames or [])]
-        if absent:
-            raise ValueError(f"roster {path} lacks column(s) {', '.join(absent)}: its header must "
-                             f"be {','.join(ROSTER_COLUMNS)} (and optionally sis_id)")
-        roster = [RosterEntry(**{key: (row.get(key) or "").strip() for key in
-                                 ("student", "name", "canvas_id", "sis_id", "moodle_id", "email")})
-                  for row in reader]
+        columns = reader.fieldnames or []
+        rows = list(reader)
+    absent = [column for column in ROSTER_COLUMNS if column not in columns]
+    if absent:
+        raise ValueError(f"roster {path} lacks column(s) {', '.join(absent)}: its header must "
+                         f"be {','.join(ROSTER_COLUMNS)} (sis_id and {PER_LAB}<lab> optional)")
+    numeric = [c for c in columns if c in ("canvas_id", "moodle_id") or c.startswith(PER_LAB)]
     seen: dict[tuple[str, str], int] = {}
-    for number, entry in enumerate(roster, start=2):
+    roster = []
+    for number, raw in enumerate(rows, start=2):
+        row = {key: (value or "").strip() for key, value in raw.items() if key is not None}
         where = f"roster {path}, row {number}"
-        if not STUDENT_ID.fullmatch(entry.student):
-            raise ValueError(f"{where}: student '{shown(entry.student)}' must be 1-100 letters, "
+        if not STUDENT_ID.fullmatch(row["student"]):
+            raise ValueError(f"{where}: student '{shown(row['student'])}' must be 1-100 letters, "
                              "digits, '_', '.', '-' starting with a letter or digit")
-        for column in ("canvas_id", "moodle_id"):
-            if getattr(entry, column) and not getattr(entry, column).isdigit():
-                raise ValueError(f"{where}: {column} '{shown(getattr(entry, column))}' is not a "
-                                 "number (the LMS's user id)")
-        for column in ("student", "canvas_id", "sis_id", "moodle_id", "email"):
-            value = getattr(entry, column)
+        for column in numeric:
+            if row[column] and not row[column].isdigit():
+                raise ValueError(f"{where}: {column} '{shown(row[column])}' is not a number "
+                                 "(the LMS's id)")
+        for column in ["student", "sis_id", "email", *numeric]:
+            value = row.get(column, "")
             if value and (column, value) in seen:
                 raise ValueError(f"{where}: {column} '{shown(value)}' is also on row "
                                  f"{seen[(column, value)]}")
             seen[(column, value)] = number
+        per_lab = {c.removeprefix(PER_LAB): row[c] for c in numeric if c.startswith(PER_LAB)}
+        roster.append(RosterEntry(row["student"], row["name"], row["canvas_id"],
+                                  row.get("sis_id", ""), row["moodle_id"], row["email"],
+                                  {lab: value for lab, value in per_lab.items() if value}))
     return roster
 
 
@@ -141,6 +159,11 @@ def _names(entry: RosterEntry) -> set[str]:
             _squeezed(entry.email.split("@")[0])} - {""}
 
 
+def _hidden(name: str) -> bool:
+    """A zip entry an archiver adds, not the LMS: macOS's __MACOSX/ folder and dot-files."""
+    return name.startswith("__MACOSX/") or name.rsplit("/", 1)[-1].startswith(".")
+
+
 def _parse(lms: str, name: str) -> tuple[str, str, str, bool | None] | None:
     """(name in the file name, LMS id, original file name, late) of a zip entry, or None when
     it does not follow the LMS's convention."""
@@ -151,7 +174,7 @@ def _parse(lms: str, name: str) -> tuple[str, str, str, bool | None] | None:
     return match and (match["name"], match["id"], match["file"], None)
 
 
-def _claim(lms: str, name: str, roster: list[RosterEntry],
+def _claim(lms: str, name: str, roster: list[RosterEntry], lab: str,
            notebook_name: str) -> tuple[str, Entry, bool | None]:
     """Where one zip entry goes: ('mapped' | 'unmapped' | 'ambiguous', its Entry, late)."""
     parsed, name = _parse(lms, name), shown(name)
@@ -160,7 +183,7 @@ def _claim(lms: str, name: str, roster: list[RosterEntry],
     person, lms_id, original, late = parsed
     if not original.endswith(".ipynb"):
         return "unmapped", Entry(name, reason="not a notebook (.ipynb)"), None
-    owner = [entry for entry in roster if getattr(entry, ID_COLUMN[lms]) == lms_id]
+    owner = [entry for entry in roster if entry.lms_id(lms, lab) == lms_id]
     if owner:
         notes = [] if _squeezed(person) in _names(owner[0]) else [
             f"the file's name '{shown(person)}' differs from the roster's '{owner[0].name}'"]
@@ -168,7 +191,8 @@ def _claim(lms: str, name: str, roster: list[RosterEntry],
             notes.append(f"the student's file was '{shown(original)}', not {notebook_name}")
         return "mapped", Entry(name, owner[0].student, "; ".join(notes)), late
     alike = [entry.student for entry in roster if _squeezed(person) in _names(entry)]
-    reason = f"{lms} id {lms_id} is not in the roster's {ID_COLUMN[lms]} column"
+    column = "canvas_id" if lms == "canvas" else f"moodle_id or {PER_LAB}{lab}"
+    reason = f"{lms} id {lms_id} is not in the roster's {column} column"
     if len(alike) > 1:
         return "ambiguous", Entry(name, reason=f"{reason}; its name fits {', '.join(alike)}"), None
     hint = f" (the name fits {alike[0]}: add the id to their row)" if alike else ""
@@ -181,6 +205,7 @@ def intake(archive: Path, roster: list[RosterEntry], lms: str, lab: str, noteboo
 
     archive: the zip the LMS gave ("download all submissions" of one assignment)
     roster:  read_roster's entries;  lms: 'canvas' or 'moodle'
+    dest:    best a fresh folder (a notebook already at a mapped student's place is replaced)
     returns: the IntakeReport (files mapped, unmapped, ambiguous; students missing; late flags)
     """
     if lms not in LMSES:
@@ -188,6 +213,9 @@ def intake(archive: Path, roster: list[RosterEntry], lms: str, lab: str, noteboo
     for part in (lab, notebook_name):
         if not STUDENT_ID.fullmatch(part):
             raise ValueError(f"'{shown(part)}' cannot be a folder or file name under {dest}")
+    if not zipfile.is_zipfile(archive):
+        raise ValueError(f"{archive} is not a zip file: use {lms}'s 'Download all submissions' "
+                         "of the lab's assignment")
     report, claims, seen = IntakeReport(), defaultdict(list), set()
     with zipfile.ZipFile(archive) as zipped:
         for info in zipped.infolist():
@@ -195,8 +223,8 @@ def intake(archive: Path, roster: list[RosterEntry], lms: str, lab: str, noteboo
             seen.add(info.filename)
             if problem:
                 report.unmapped.append(Entry(shown(info.filename), reason=problem))
-            elif not info.is_dir() and not info.filename.startswith(IGNORED):
-                verdict, entry, late = _claim(lms, info.filename, roster, notebook_name)
+            elif not info.is_dir() and not _hidden(info.filename):
+                verdict, entry, late = _claim(lms, info.filename, roster, lab, notebook_name)
                 if verdict == "mapped":
                     claims[entry.student].append((info, entry, late))
                 else:

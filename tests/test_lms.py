@@ -80,6 +80,7 @@ def test_moodle_zip_flat_and_in_folders(tmp_path, roster):
         "Grace Hopper_503_assignsubmission_onlinetext_onlinetext.html",
         "Kurt Godel_777_assignsubmission_file_lab01.ipynb",   # id unknown, name fits kurt
         "__MACOSX/._Ada Lovelace_501_assignsubmission_file_lab01.ipynb",
+        "Alan Turing_502_assignsubmission_file/.DS_Store",
     ])
     report = intake(archive, roster, "moodle", "lab01", "lab01.ipynb", tmp_path / "out")
     assert collected(tmp_path / "out") == ["ada/lab01/lab01.ipynb", "alan/lab01/lab01.ipynb"]
@@ -89,6 +90,26 @@ def test_moodle_zip_flat_and_in_folders(tmp_path, roster):
     assert "add the id to their row" in unmapped["Kurt Godel_777_assignsubmission_file_lab01.ipynb"]
     assert "convention" in unmapped["Grace Hopper_503_assignsubmission_onlinetext_onlinetext.html"]
     assert len(unmapped) == 2 and report.missing == ["grace", "kurt"]
+
+
+def test_moodle_participant_ids_per_lab_override_the_common_one(tmp_path):
+    path = tmp_path / "roster.csv"
+    path.write_text("student,name,canvas_id,moodle_id,email,moodle_id:lab02\n"
+                    "ada,Ada Lovelace,1,501,a@x,9501\nalan,Alan Turing,2,502,b@x,\n")
+    roster = read_roster(path)
+    archive = make_zip(tmp_path / "moodle.zip", [
+        "Ada Lovelace_9501_assignsubmission_file_lab02.ipynb",
+        "Alan Turing_502_assignsubmission_file_lab02.ipynb",
+        "Ada Lovelace_501_assignsubmission_file_lab02_old.ipynb"])  # lab01's id: not ada's here
+    report = intake(archive, roster, "moodle", "lab02", "lab02.ipynb", tmp_path / "out")
+    assert collected(tmp_path / "out") == ["ada/lab02/lab02.ipynb", "alan/lab02/lab02.ipynb"]
+    assert "moodle_id or moodle_id:lab02" in report.unmapped[0].reason
+
+
+def test_intake_refuses_a_file_that_is_not_a_zip(tmp_path, roster):
+    (tmp_path / "grades.csv").write_text("not a zip")
+    with pytest.raises(ValueError, match="not a zip file: use canvas's 'Download all"):
+        intake(tmp_path / "grades.csv", roster, "canvas", "lab01", "lab01.ipynb", tmp_path / "out")
 
 
 def test_unknown_id_whose_name_fits_two_students_is_ambiguous(tmp_path):
@@ -105,6 +126,9 @@ def test_unknown_id_whose_name_fits_two_students_is_ambiguous(tmp_path):
     ("student,name,canvas_id,moodle_id,email\na,A,1,2,a@x\na,B,3,4,b@x\n", "row 3: student 'a'"),
     ("student,name,canvas_id,moodle_id,email\na,A,1,2,a@x\nb,B,1,4,b@x\n", "row 3: canvas_id '1'"),
     ("student,name,canvas_id,moodle_id,email\na,A,x1,2,a@x\n", "row 2: canvas_id 'x1' is not"),
+    ("student,name,canvas_id,moodle_id,email,moodle_id:lab01\na,A,1,2,a@x,7\nb,B,3,4,b@x,7\n",
+     "row 3: moodle_id:lab01 '7'"),
+    ("student,name,canvas_id,moodle_id,email\n../x,A,1,2,a@x\n", "row 2: student '../x'"),
 ])
 def test_roster_errors_name_the_row(tmp_path, text, message):
     path = tmp_path / "roster.csv"

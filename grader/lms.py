@@ -7,11 +7,12 @@ The roster (a CSV with a header, one row per student) ties the course's ids to t
   moodle_id  Moodle participant id (numeric)   email   the address Moodle knows the student by
   moodle_id:<lab>  (optional, one column per lab) the participant id in that lab's assignment
 An identifier may be left empty where the course does not use that LMS; ids must be unique.
-Moodle numbers participants per assignment (its assign_user_mapping table), so one id serves
-all labs only if the site numbers them alike; otherwise fill moodle_id:<lab> from each
-assignment's grading worksheet ("Download grading worksheet": Identifier "Participant <id>",
-Email address). Moodle writes the full name with '_' turned into spaces, after a group name
-and '-' in group assignments; the name is only checked, as a warning.
+Moodle numbers participants per assignment (its assign_user_mapping table), so a student's
+id changes from lab to lab: moodle_id serves the labs without a moodle_id:<lab> column; fill
+those from each assignment's grading worksheet ("Download grading worksheet": its Identifier
+column reads "Participant <id>", next to the Email address). Moodle writes the full name
+with '_' turned into spaces, after a group name and '-' in group assignments; the name is
+only checked, as a warning.
 
 Intake reads one assignment's (= one lab's) "download all submissions" zip:
   Canvas  flat files  <loginname or lastnamefirstname>_[LATE_]<user id>_<submission id>_<file>
@@ -27,8 +28,9 @@ several roster students, as ambiguous; roster students without a file as missing
 are checked and extracted with collect.py's helpers (unsafe entries skipped, size limit).
 
 Export writes a gradebook CSV the LMS imports, one row per roster student, one column per lab:
-  canvas  Student, ID, SIS User ID, Section, then '<lab> (points)' per lab; Canvas asks on
-          import which assignment each new column is (or creates one)
+  canvas  Student, ID, SIS User ID, SIS Login ID, Section (as Canvas's own export; it matches
+          rows by ID), then '<lab>' per lab: Canvas matches a column to the assignment of that
+          name, and asks on import what an unmatched column is (an assignment, or a new one)
   moodle  Email address, then '<lab>' per lab; Moodle's import maps the identifier column to
           'Email address' and each lab column to its grade item
   csv     student, then '<lab>' per lab
@@ -269,12 +271,11 @@ def export_gradebook(outcomes: list[Outcome], roster: list[RosterEntry], lms: st
     labs = sorted({o.lab for o in outcomes})
     extras = [lab for lab in labs if any(o.extra_max for o in outcomes if o.lab == lab)]
     header, identity = _identity(lms)
-    named = {"canvas": "{} (points)", "moodle": "{}", "csv": "{}"}[lms]
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(header + [named.format(lab) for lab in labs]
+        writer.writerow(header + labs
                         + [f"{lab} extra" for lab in extras])
         for entry in roster:
             marks = [scores.get((entry.student, lab)) for lab in labs]
@@ -293,8 +294,8 @@ def _identity(lms: str):
         return getattr(entry, column)
 
     if lms == "canvas":
-        return (["Student", "ID", "SIS User ID", "Section"],
-                lambda e: [e.name, need(e, "canvas_id"), e.sis_id, ""])
+        return (["Student", "ID", "SIS User ID", "SIS Login ID", "Section"],
+                lambda e: [e.name, need(e, "canvas_id"), e.sis_id, "", ""])
     if lms == "moodle":
         return ["Email address"], lambda e: [need(e, "email")]
     return ["student"], lambda e: [e.student]

@@ -150,8 +150,8 @@ def rows(path):
 
 
 @pytest.mark.parametrize("lms, header, first", [
-    ("canvas", ["Student", "ID", "SIS User ID", "Section", "lab01 (points)", "lab02 (points)",
-                "lab02 extra"], ["Ada Lovelace", "101", "S1", "", "9.5", "4.0", "1.5"]),
+    ("canvas", ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", "lab01", "lab02",
+                "lab02 extra"], ["Ada Lovelace", "101", "S1", "", "", "9.5", "4.0", "1.5"]),
     ("moodle", ["Email address", "lab01", "lab02", "lab02 extra"],
      ["ada@uni.edu", "9.5", "4.0", "1.5"]),
     ("csv", ["student", "lab01", "lab02", "lab02 extra"], ["ada", "9.5", "4.0", "1.5"]),
@@ -163,6 +163,13 @@ def test_export_gradebook_one_row_per_roster_student_one_column_per_lab(
     assert table[0] == header and table[1] == first and len(table) == 1 + len(roster)
     assert table[2][-3:] == ["7.0", "", ""]           # alan: lab02 not handed in
     assert table[4][-3:] == ["", "", ""]              # kurt: nothing
+
+
+def test_export_gradebook_needs_the_lms_identifier_of_every_student(tmp_path):
+    path = tmp_path / "roster.csv"
+    path.write_text("student,name,canvas_id,moodle_id,email\nada,Ada,1,,\n")
+    with pytest.raises(ValueError, match="ada has no email in the roster: moodle cannot match"):
+        export_gradebook(OUTCOMES[:1], read_roster(path), "moodle", tmp_path / "grades.csv")
 
 
 def test_export_gradebook_refuses_students_missing_from_the_roster(tmp_path, roster):

@@ -6,7 +6,7 @@ PYTEST_ARGS ?= --durations=15
 GRADE_ARGS ?=
 STAMP_SYSTEM := $(VENV)/.stamp-system
 
-.PHONY: test release publish grade bench check clean-data
+.PHONY: test release publish grade formgrade bench check clean-data
 
 setup: $(STAMP_SYSTEM)
 
@@ -37,6 +37,10 @@ publish: $(STAMP_INSTALL)
 # e.g. make grade GRADE_ARGS="submissions.zip --jobs 2" (default: the bundled examples)
 grade: setup
 	$(PY) -m grader grade $(GRADE_ARGS)
+
+# Written answers in nbgrader's formgrader: make formgrade [FORMGRADE_ARGS="--port 8890"]
+formgrade: $(STAMP_INSTALL)
+	$(PY) -m grader formgrade $(FORMGRADE_ARGS)
 
 bench: setup
 	$(PY) -m bench

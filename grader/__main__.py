@@ -7,6 +7,7 @@
                  parallel sandboxes, write feedback HTML and course_work/grades.csv
   feedback       regenerate feedback HTML after manual grading (nbgrader formgrader)
   export         write the CSV again from the gradebook (after manual grading)
+  formgrade      nbgrader's formgrader on this course (configuration written from course.toml)
   answers export --lab L [--out DIR] [--anonymise]
                  one HTML page and one CSV per written question, every student's answer
   answers import FILE.csv [...]
@@ -29,6 +30,7 @@ from .check_outputs import notebooks_with_outputs
 from .collect import collect, examples_tree
 from .course import EDITIONS, load_course
 from .feedback import sanitise_folder
+from .formgrade import formgrade
 from .publish import publish
 from .release import release
 from .report import WAITING, Outcome, read_csv, write_csv
@@ -54,6 +56,10 @@ def parse(argv: list[str]) -> argparse.Namespace:
     sub.add_parser("feedback", help="regenerate feedback HTML from the gradebook")
     export = sub.add_parser("export", help="write the CSV from the gradebook")
     export.add_argument("--csv", type=Path)
+    form = sub.add_parser("formgrade", help="serve nbgrader's formgrader on this course")
+    form.add_argument("--ip", default="127.0.0.1")
+    form.add_argument("--port", type=int, default=8890)
+    form.add_argument("--token", help="the server's token (default: a random one, printed)")
     answers = sub.add_parser("answers", help="written answers: export per question, import scores")
     answers_sub = answers.add_subparsers(dest="action", required=True)
     answers_export = answers_sub.add_parser("export", help="HTML page and CSV per written question")
@@ -165,6 +171,11 @@ def cmd_export(course, args) -> int:
     return 0
 
 
+def cmd_formgrade(course, args) -> int:
+    formgrade(course, args.ip, args.port, args.token)  # becomes the server: returns only on error
+    return 1
+
+
 def cmd_answers(course, args) -> int:
     if args.action == "export":
         for path in export_answers(course, args.lab, args.out, args.anonymise):
@@ -189,7 +200,8 @@ def cmd_check_outputs(course, args) -> int:
 
 
 COMMANDS = {"release": cmd_release, "publish": cmd_publish, "grade": cmd_grade, "feedback": cmd_feedback,
-            "export": cmd_export, "answers": cmd_answers, "check-outputs": cmd_check_outputs}
+            "export": cmd_export, "formgrade": cmd_formgrade, "answers": cmd_answers,
+            "check-outputs": cmd_check_outputs}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -6,7 +6,10 @@
                  course_work/submissions/ if present, else the bundled examples), autograde in
                  parallel sandboxes, write feedback HTML and course_work/grades.csv
   feedback       regenerate feedback HTML after manual grading (nbgrader formgrader)
-  export         write the CSV again from the gradebook (after manual grading)
+  intake ZIP --lms canvas|moodle --lab L
+                 a Canvas or Moodle submissions download into course_work/submissions/
+  export         write the CSV again from the gradebook (after manual grading); with
+                 --format canvas|moodle|csv also the LMS's gradebook import and a per-question CSV
   formgrade      nbgrader's formgrader on this course (configuration written from course.toml)
   answers export --lab L [--out DIR] [--anonymise]
                  one HTML page and one CSV per written question, every student's answer
@@ -31,6 +34,7 @@ from .collect import collect, examples_tree
 from .course import EDITIONS, load_course
 from .feedback import sanitise_folder
 from .formgrade import formgrade
+from .lms import FORMATS, LMSES, export_gradebook, export_per_question, intake, read_roster
 from .publish import publish
 from .release import release
 from .report import WAITING, Outcome, read_csv, write_csv
@@ -56,6 +60,12 @@ def parse(argv: list[str]) -> argparse.Namespace:
     sub.add_parser("feedback", help="regenerate feedback HTML from the gradebook")
     export = sub.add_parser("export", help="write the CSV from the gradebook")
     export.add_argument("--csv", type=Path)
+    export.add_argument("--format", choices=FORMATS, help="also the LMS's gradebook import")
+    take = sub.add_parser("intake", help="an LMS submissions zip into course_work/submissions/")
+    take.add_argument("archive", type=Path, help="the assignment's 'download all submissions' zip")
+    take.add_argument("--lms", required=True, choices=LMSES)
+    take.add_argument("--lab", required=True)
+    take.add_argument("--dest", type=Path, help="folder (course_work/submissions/)")
     form = sub.add_parser("formgrade", help="serve nbgrader's formgrader on this course")
     form.add_argument("--ip", default="127.0.0.1")
     form.add_argument("--port", type=int, default=8890)
@@ -168,6 +178,37 @@ def cmd_export(course, args) -> int:
     outcomes = sorted(outcomes + failed, key=lambda o: (o.lab, o.student))
     write_csv(outcomes, args.csv or previous)
     print_table(outcomes)
+    if args.format:
+        lms_file = course.work_dir / f"grades_{args.format}.csv"
+        export_gradebook(outcomes, read_roster(roster_of(course)), args.format, lms_file)
+        questions = course.work_dir / "grades_per_question.csv"
+        export_per_question(course.work_dir / "gradebook.db", course.course_id, questions)
+        print(f"{args.format} gradebook import: {lms_file}; per question: {questions}")
+    return 0
+
+
+def roster_of(course) -> Path:
+    if course.roster is None:
+        raise ValueError("course.toml has no [lms] roster: add `[lms]` with `roster = "
+                         "\"course_work/roster.csv\"` (its columns: docs/instructors.md)")
+    return course.roster
+
+
+def cmd_intake(course, args) -> int:
+    dest = args.dest or course.work_dir / "submissions"
+    report = intake(args.archive, read_roster(roster_of(course)), args.lms, args.lab,
+                    course.notebooks(args.lab)[0].name, dest, course.grading["unzip_mb"])
+    for entry in report.mapped:
+        late = {True: " LATE", False: "", None: ""}[report.late.get(entry.student)]
+        print(f"{entry.student:20s} {entry.file}{late}{'  (' + entry.reason + ')' if entry.reason else ''}")
+    for title, entries in (("not taken", report.unmapped), ("ambiguous, not taken", report.ambiguous)):
+        for entry in entries:
+            print(f"{title}: {entry.file}: {entry.reason}", file=sys.stderr)
+    if report.missing:
+        print(f"no file from: {', '.join(report.missing)}", file=sys.stderr)
+    print(f"{len(report.mapped)} notebook(s) of {args.lab} in {dest}; {len(report.unmapped)} not "
+          f"taken, {len(report.ambiguous)} ambiguous, {len(report.missing)} missing. Resolve those "
+          "by hand, then `python -m grader grade`")
     return 0
 
 
@@ -200,7 +241,7 @@ def cmd_check_outputs(course, args) -> int:
 
 
 COMMANDS = {"release": cmd_release, "publish": cmd_publish, "grade": cmd_grade, "feedback": cmd_feedback,
-            "export": cmd_export, "formgrade": cmd_formgrade, "answers": cmd_answers,
+            "export": cmd_export, "intake": cmd_intake, "formgrade": cmd_formgrade, "answers": cmd_answers,
             "check-outputs": cmd_check_outputs}
 
 

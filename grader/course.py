@@ -58,6 +58,7 @@ class Course:
     lab_extras: dict[str, tuple[str, ...]] = field(default_factory=dict)
     grading: dict[str, int] = field(default_factory=dict)
     show_hidden_tests: bool = False
+    roster: Path | None = None  # [lms] roster: the CSV tying students to LMS ids (grader/lms.py)
 
     @property
     def source_dir(self) -> Path:
@@ -140,6 +141,7 @@ def load_course(root: Path | str = ".") -> Course:
         lab_extras={lab: tuple(extras) for lab, extras in colab.get("lab_extras", {}).items()},
         grading=grading,
         show_hidden_tests=bool(config.get("feedback", {}).get("show_hidden_tests", False)),
+        roster=root / config["lms"]["roster"] if config.get("lms", {}).get("roster") else None,
     )
 
 

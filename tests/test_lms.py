@@ -3,7 +3,11 @@ written here from the LMSes' published naming conventions."""
 
 import csv
 import json
+import shutil
+import subprocess
+import sys
 import zipfile
+from pathlib import Path
 
 import pytest
 
@@ -17,6 +21,8 @@ alan,Alan Turing,102,S2,502,alan@uni.edu
 grace,Grace Hopper,103,,503,grace@uni.edu
 kurt,Kurt Godel,104,S4,504,kurt@uni.edu
 """
+REPO = Path(__file__).resolve().parents[1]
+LAB00, NOTEBOOK00 = "00_getting_started", "getting_started.ipynb"
 NOTEBOOK = json.dumps({"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5})
 
 
@@ -199,3 +205,27 @@ def test_export_per_question_lists_every_grade_cell(tmp_path):
         ["alan", "lab01", "lab01", "optional_bonus", "0.0", "1.0"],
         ["alan", "lab01", "lab01", "softmax", "0.5", "2.0"],
     ]
+
+
+def test_intake_command_fills_the_submissions_folder_that_grade_reads(tmp_path):
+    """`python -m grader intake` with the roster named in course.toml's [lms] section."""
+    course = tmp_path / "course"
+    course.mkdir()
+    toml = (REPO / "course.toml").read_text()
+    (course / "course.toml").write_text(toml + '\n[lms]\nroster = "roster.csv"\n')
+    shutil.copytree(REPO / "solutions" / LAB00, course / "solutions" / LAB00)
+    (course / "roster.csv").write_text(ROSTER)
+    archive = make_zip(tmp_path / "moodle.zip", [
+        f"Ada Lovelace_501_assignsubmission_file_{NOTEBOOK00}",
+        "Someone Else_777_assignsubmission_file_x.ipynb"])
+    done = subprocess.run([sys.executable, "-m", "grader", "--course", str(course), "intake",
+                           str(archive), "--lms", "moodle", "--lab", LAB00],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert collected(course / "course_work" / "submissions") == [f"ada/{LAB00}/{NOTEBOOK00}"]
+    assert "not taken: Someone Else_777" in done.stderr and "no file from: alan, grace, kurt" in done.stderr
+    (course / "course.toml").write_text(toml)
+    refused = subprocess.run([sys.executable, "-m", "grader", "--course", str(course), "intake",
+                              str(archive), "--lms", "moodle", "--lab", LAB00],
+                             capture_output=True, text=True, timeout=120)
+    assert refused.returncode == 2 and "[lms] roster" in refused.stderr

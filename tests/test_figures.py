@@ -54,6 +54,10 @@ def two_decimals(value: float) -> str:
     return f"{value:.2f}"
 
 
+def three_decimals(value: float) -> str:
+    return f"{value:.3f}"
+
+
 # lab folder -> (bench figure, how the notebook writes it): every figure the prose quotes as measured
 QUOTED = {
     "01_char_lstm_keras": [
@@ -81,6 +85,15 @@ QUOTED = {
         ("lstm_test_ppl_min", one_decimal),
         ("lstm_test_ppl_max", one_decimal),
         ("lstm_test_ppl_mean", one_decimal),
+    ],
+    "03_caption_text_generator": [
+        ("rnn_agreement_synonym_mean", percent),
+        ("lstm_agreement_synonym_mean", percent),
+        ("rnn_val_perplexity_mean", three_decimals),
+        ("lstm_val_perplexity_mean", three_decimals),
+        ("rnn_s_per_epoch", seconds),
+        ("lstm_s_per_epoch", seconds),
+        ("rnn_well_formed_rate", percent),
     ],
     "06_vgg_inversion": [
         ("full_ssim_cat_layer16_112px_100_steps", two_decimals),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
@@ -93,27 +94,38 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
 
-@pytest.fixture(autouse=True)
-def _no_proxy(monkeypatch):
+def drop_proxies(monkeypatch) -> None:
     """Proxy settings would route loopback requests elsewhere: the tests talk to 127.0.0.1 only."""
     for var in ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"):
         monkeypatch.delenv(var, raising=False)
 
 
-@pytest.fixture
-def server():
-    """A ThreadingHTTPServer on 127.0.0.1 (free port), serving PAYLOAD as data.bin."""
+@pytest.fixture(autouse=True)
+def _no_proxy(monkeypatch):
+    drop_proxies(monkeypatch)
+
+
+@contextlib.contextmanager
+def serving(files: dict[str, bytes]):
+    """A ThreadingHTTPServer on 127.0.0.1 (free port) serving ``files``; yields its Loopback."""
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    loop = Loopback(base=f"http://127.0.0.1:{httpd.server_address[1]}",
-                    files={"data.bin": PAYLOAD})
-    httpd.loopback = loop
+    httpd.loopback = loop = Loopback(base=f"http://127.0.0.1:{httpd.server_address[1]}", files=files)
     thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
     thread.start()
-    yield loop
-    loop.release.set()
-    httpd.shutdown()
-    httpd.server_close()
-    thread.join(timeout=5)
+    try:
+        yield loop
+    finally:
+        loop.release.set()
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join(timeout=5)
+
+
+@pytest.fixture
+def server():
+    """PAYLOAD served as data.bin on 127.0.0.1."""
+    with serving({"data.bin": PAYLOAD}) as loop:
+        yield loop
 
 
 @pytest.fixture

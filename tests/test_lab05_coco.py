@@ -8,17 +8,15 @@ import io
 import json
 import random
 import shutil
-import threading
 import time
 import zipfile
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import nbformat
 import pytest
 from nbclient import NotebookClient
 from PIL import Image
-from test_download import Loopback, _Handler
+from test_download import Loopback, drop_proxies, serving
 
 from rnnlab.datasets import coco as coco_module
 from rnnlab.datasets.download import DownloadError, coco_registry
@@ -93,18 +91,9 @@ def manifest(files: dict[str, bytes]) -> dict:
 @pytest.fixture
 def coco_server(monkeypatch):
     """The fixture's archives served on 127.0.0.1 (test_download's server, 'good' mode = COCO)."""
-    for var in ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"):
-        monkeypatch.delenv(var, raising=False)
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    httpd.loopback = loop = Loopback(base=f"http://127.0.0.1:{httpd.server_address[1]}",
-                                     files=coco_fixture())
-    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    yield loop
-    loop.release.set()
-    httpd.shutdown()
-    httpd.server_close()
-    thread.join(timeout=5)
+    drop_proxies(monkeypatch)
+    with serving(coco_fixture()) as loop:
+        yield loop
 
 
 def registry(loop: Loopback, mode: str = "good") -> dict:

@@ -14,13 +14,15 @@ are removed first, so a cell left as released holds nothing and two blank submis
 Method: k-gram fingerprinting, as in MOSS (Schleimer, Wilkerson and Aiken, "Winnowing: local
 algorithms for document fingerprinting", SIGMOD 2003), with every k-gram kept (winnowing window
 1: cells are small, and keeping all k-grams finds every shared run of k tokens). Code is split
-into tokens; comments and layout are dropped, and every name the student could rename (variables,
-their own functions) becomes ``V``, while keywords, builtins and attribute names (``np.tanh``,
-``.T``) stay, since renaming cannot change them. Written answers become lower-case word sequences
-(markdown and punctuation dropped). A run of K_CODE tokens (K_TEXT words) found in both answers is
-a match; k-grams of the released cell, and k-grams that most of the class wrote (at least
-COMMON_MIN students and more than half of those who answered the cell: the natural way to write
-it, as MOSS's ``-m``), are not counted.
+into tokens; comments and layout are dropped, and every name the student chose (their variables
+and functions) becomes ``V``, while keywords, builtins, attribute names (``np.tanh``, ``.T``) and
+the names in the released cell's code (its parameters, its return line) stay: renaming cannot
+change them, and keeping them stops ``dx = da @ Wx.T`` and ``dprev_h = da @ Wh.T`` from looking
+alike. Written answers become lower-case word sequences (markdown and punctuation dropped). Tokens
+that form a run of k found in the released cell (a given line re-typed or re-spaced) are removed
+like given lines. A run of K_CODE tokens (K_TEXT words) found in both answers is a match, unless
+most of the class wrote it (at least COMMON_MIN students and more than half of those who answered
+the cell: the natural way to write it, as with MOSS's ``-m``).
 
 Score: the share of the two answers' tokens that lie in a match, over the cells of the lab
 (matched tokens of both students / all their answer tokens), from 0 (nothing shared) to 1 (the
@@ -32,12 +34,13 @@ one natural answer, a shared study group or the same tutorial give honest pairs 
 determined copier who restructures code is missed. A cell with fewer than K tokens never matches.
 
 Why not copydetect (PyPI 0.5.0, a maintained winnowing library): its normaliser turns every name,
-attributes included, into ``V``, so honest numpy answers with the same formula (``dx = da @ Wx.T``
-vs ``dWx = x.T @ da``) become the same string; it fingerprints characters of a whitespace-free
-string and maps matches back to the source through an offset table, where this report needs
-lines; it has no word-level comparison for written answers nor a discount for passages most of the
-class shares; and importing it loads matplotlib and jinja2 for its own report. The method here is
-the same idea over tokens that keep their line numbers.
+attributes and library functions included, into ``V``, so ``np.zeros(n)`` and ``np.ones(n)``, or
+``dx = da @ Wx.T`` and ``dprev_h = da @ Wh.T``, become the same string and honest numpy answers
+look alike; it fingerprints characters of a whitespace-free string and maps matches back to the
+source through an offset table, where this report needs lines; it has no word-level comparison for
+written answers and no discount for passages most of the class shares; and importing it loads
+matplotlib and jinja2 for its own report. The method here is the same idea over tokens that keep
+their line numbers, in the standard library only.
 """
 
 from __future__ import annotations
@@ -99,7 +102,7 @@ class Cell:
             found = set()
         return KEPT_NAMES | found
 
-    @cached_property
+    @property
     def k(self) -> int:
         return K_CODE if self.is_code else K_TEXT
 
@@ -221,7 +224,7 @@ def read_answers(course: Course, lab: str, source: Path,
             continue
         mine = {}
         for notebook in sorted({cell.notebook for cell in cells}):
-            if not (folder / notebook).exists():
+            if not os.path.lexists(folder / notebook):
                 continue
             nb, reason = read_notebook(folder / notebook, limit)
             if reason:
@@ -260,6 +263,8 @@ def common_grams(cell: Cell, answers: dict[str, dict[Cell, Answer]]) -> set[tupl
 def compare(cell: Cell, a: Answer, b: Answer, ignored: set[tuple[str, ...]]) -> CellMatch:
     """The tokens and lines of ``a`` and ``b`` covered by k-grams found in both."""
     shared = (a.grams.keys() & b.grams.keys()) - ignored
+    if not shared:
+        return CellMatch(cell, 0, len(a.tokens) + len(b.tokens), frozenset(), frozenset())
     k = cell.k
     covered_a = {start + i for gram in shared for start in a.grams[gram] for i in range(k)}
     covered_b = {start + i for gram in shared for start in b.grams[gram] for i in range(k)}
@@ -300,6 +305,8 @@ def similarity_report(course: Course, lab: str, source: Path | None = None, out:
     top:    how many pairs the HTML shows, most similar first
     returns: the path of the HTML file
     """
+    if top < 1:
+        raise ValueError(f"--top must be at least 1, got {top}")
     cells = answer_cells(course, lab)
     source = Path(source) if source else course.work_dir / "submitted"
     if not source.is_dir():
@@ -313,7 +320,8 @@ def similarity_report(course: Course, lab: str, source: Path | None = None, out:
     out = Path(out) if out else course.work_dir / "similarity" / f"{lab}.html"
     out.parent.mkdir(parents=True, exist_ok=True)
     write_csv(out.with_suffix(".csv"), pairs)
-    out.write_text(render(lab, pairs[:top], answers, skipped, len(pairs)), encoding="utf-8")
+    shown_pairs = [pair for pair in pairs[:top] if pair.score > 0]
+    out.write_text(render(lab, shown_pairs, answers, skipped, len(pairs)), encoding="utf-8")
     return out
 
 
@@ -339,7 +347,8 @@ def render(lab: str, pairs: list[Pair], answers: dict[str, dict[Cell, Answer]], 
 table-layout:fixed}} td{{vertical-align:top;border:1px solid #ccc;padding:.3em}}
 pre{{white-space:pre-wrap;margin:0}} mark{{background:#fd6}}</style></head><body>
 <h1>Similarity of answers: {html.escape(lab)}</h1>
-<p>{len(answers)} students, {compared} pairs compared; the {len(pairs)} most similar below. Score:
+<p>{len(answers)} students, {compared} pairs compared; below, the {len(pairs)} most similar that
+share any passage (every pair's score is in the CSV next to this page). Score:
 the share of the two students' answer tokens (given code removed) that lies in a passage both
 wrote; marked lines hold such a passage. A high score is a reason to read the answers, not proof of
 copying. Scores are unchanged by this report.</p>

@@ -17,7 +17,7 @@ import nbformat
 import pytest
 
 from grader.course import load_course
-from grader.similarity import Cell, extract, similarity_report
+from grader.similarity import Cell, compare, extract, similarity_report
 
 REPO = Path(__file__).resolve().parents[1]
 LAB = "04_captioning_rnn_numpy"
@@ -319,6 +319,8 @@ def report(tmp_path_factory):
         write_student(submitted / student, {})
     for student in ("given1", "given2"):
         write_student(submitted / student, GIVEN_ONLY, edit=retyped)
+    (submitted / "zed" / LAB).mkdir(parents=True)
+    (submitted / "zed" / LAB / NOTEBOOK).write_text("{not json")
     before = tree(root)
     page = similarity_report(load_course(root), LAB, top=10)
     with page.with_suffix(".csv").open(newline="") as handle:
@@ -365,6 +367,13 @@ def test_renaming_and_comments_do_not_hide_a_copy():
     renamed = extract("# sum it\ns = np.sum(v*w)\n\nreturn s", cell)
     assert original.tokens == renamed.tokens
     assert "sum" in original.tokens  # attribute names are not renamed
+    assert compare(cell, original, renamed, set()).score == 1.0
+
+
+def test_an_unreadable_notebook_is_listed_not_compared(report):
+    assert "zed/04_captioning_rnn_numpy/captioning_rnn_numpy.ipynb: not a valid notebook" in \
+        report["page"].read_text()
+    assert not any("zed" in pair for pair in report["scores"])
 
 
 def test_report_escapes_student_text(report):

@@ -277,6 +277,7 @@ def fill(cell, answer: str) -> str:
     if cell.cell_type == "markdown":
         return answer
     match = STUB.search(cell.source)
+    assert match, f"no '# YOUR CODE HERE' stub in {cell.metadata.nbgrader.grade_id}: has lab 04 changed?"
     body = "\n".join(match.group(1) + line for line in answer.strip("\n").splitlines())
     return cell.source[:match.start()] + body + cell.source[match.end():]
 

@@ -28,7 +28,7 @@ from pathlib import Path
 
 from . import nbgrader_run, sandbox
 from .answers import export_answers, import_scores
-from .autograde import autograde, open_gradebook, split_max, split_score
+from .autograde import autograde, open_gradebook, scored, split_max
 from .check_outputs import notebooks_with_outputs
 from .collect import collect, examples_tree
 from .course import EDITIONS, load_course
@@ -128,6 +128,10 @@ def cmd_grade(course, args) -> int:
     csv_path = args.csv or course.work_dir / "grades.csv"
     write_csv(outcomes, csv_path)
     print_table(outcomes)
+    untimed = [f"{o.student} ({o.lab})" for o in outcomes if o.late.startswith("no submission time")]
+    if untimed:
+        print(f"WARNING: no submission time (timestamp.txt) for {', '.join(untimed)}: counted as on "
+              "time; see docs/instructors.md, 'Due dates and late work'", file=sys.stderr)
     print(f"graded {len(outcomes)} submission(s) with --jobs {args.jobs} in "
           f"{time.perf_counter() - started:.1f} s; CSV: {csv_path}")
     return 0
@@ -137,6 +141,7 @@ def print_table(outcomes: list[Outcome]) -> None:
     for o in outcomes:
         extra = f"+{o.extra:g}/{o.extra_max:g}" if o.extra_max else ""
         print(f"{o.student:20s} {o.lab:28s} {o.score:6g}/{o.max_score:<6g} {extra:9s} {o.status:22s} "
+              f"{o.late + '; ' if o.late else ''}"
               f"{o.reason[:90]}{'  [review: ' + o.review[:60] + ']' if o.review else ''}")
 
 
@@ -171,8 +176,9 @@ def cmd_export(course, args) -> int:
                 reason, review = (reasons[key].reason, reasons[key].review) if key in reasons else ("", "")
                 if status == "graded":
                     reason = reason.replace(WAITING, "")
-                (score, extra), (top, extra_max) = split_score(submission), split_max(assignment)
-                outcomes.append(Outcome(*key, score, top, status, reason, review, extra, extra_max))
+                score, extra, late = scored(submission, course.late)
+                top, extra_max = split_max(assignment)
+                outcomes.append(Outcome(*key, score, top, status, reason, review, extra, extra_max, late))
     failed = [o for key, o in reasons.items() if o.status in ("error", "invalid", "timeout")
               and key not in {(x.student, x.lab) for x in outcomes}]
     outcomes = sorted(outcomes + failed, key=lambda o: (o.lab, o.student))
@@ -197,10 +203,18 @@ def roster_of(course) -> Path:
 def cmd_intake(course, args) -> int:
     dest = args.dest or course.work_dir / "submissions"
     report = intake(args.archive, read_roster(roster_of(course)), args.lms, args.lab,
-                    course.notebooks(args.lab)[0].name, dest, course.grading["unzip_mb"])
+                    course.notebooks(args.lab)[0].name, dest, course.grading["unzip_mb"],
+                    course.late.timezone)
     for entry in report.mapped:
         late = {True: " LATE", False: "", None: ""}[report.late.get(entry.student)]
-        print(f"{entry.student:20s} {entry.file}{late}{'  (' + entry.reason + ')' if entry.reason else ''}")
+        print(f"{entry.student:20s} {report.times[entry.student]:%Y-%m-%d %H:%M} UTC {entry.file}{late}"
+              f"{'  (' + entry.reason + ')' if entry.reason else ''}")
+    disagree = [student for student, flagged in report.late.items() if args.lab in course.late.due
+                and flagged not in (None, course.late.is_late(args.lab, student, report.times[student]))]
+    if disagree:
+        print(f"WARNING: {args.lms} flags lateness differently from the zip's times and course.toml's "
+              f"due date for {', '.join(disagree)}: check their times on {args.lms}'s submissions "
+              "page and correct timestamp.txt where needed", file=sys.stderr)
     for title, entries in (("not taken", report.unmapped), ("ambiguous, not taken", report.ambiguous)):
         for entry in entries:
             print(f"{title}: {entry.file}: {entry.reason}", file=sys.stderr)

@@ -30,6 +30,7 @@ from .collect import STUDENT_ID, Collected
 from .course import Course
 from .feedback import sanitise_folder
 from .integrity import review_note
+from .late import LatePolicy, after_penalty, late_note, nbgrader_config
 from .report import Outcome, compare_with_release, diagnose, is_optional
 
 GRACE_S = 60  # extra wall time for nbgrader itself on top of the notebook limit
@@ -87,6 +88,28 @@ def ensure_assignments(course: Course, labs: list[str]) -> None:
     shutil.rmtree(scratch, ignore_errors=True)
 
 
+def set_due_dates(course: Course, labs: list[str]) -> None:
+    """Write course.toml's due dates of ``labs`` into the course gradebook (None: no due date)."""
+    unknown = sorted(set(course.late.due) - set(course.labs()))
+    if unknown:
+        raise ValueError(f"course.toml [due] names {', '.join(unknown)}, which is not a lab of this "
+                         f"course: the labs are {', '.join(course.labs())}")
+    with open_gradebook(course.work_dir, course.course_id) as gb:
+        for lab in labs:
+            gb.find_assignment(lab).duedate = course.late.due.get(lab)
+        gb.db.commit()
+
+
+def grant_extensions(work: Path, course: Course, tasks: list[Task]) -> None:
+    """Give each student of ``tasks`` their course.toml extension (or none) in a worker's gradebook."""
+    with open_gradebook(work, course.course_id) as gb:
+        for task in tasks:
+            if task.lab in course.late.due:
+                gb.update_or_create_student(task.student)
+                gb.update_or_create_submission(
+                    task.lab, task.student, extension=course.late.extension(task.lab, task.student))
+
+
 def _worker(
     index: int, course: Course, tasks: list[Task], labs: list[str]
 ) -> tuple[Path, list[Graded]]:
@@ -96,6 +119,7 @@ def _worker(
     work = copy / "work"
     work.mkdir()
     shutil.copyfile(course.work_dir / "gradebook.db", work / "gradebook.db")
+    grant_extensions(work, course, tasks)
     for lab in labs:
         shutil.copytree(course.source_dir / lab, copy / "solutions" / lab)
     for task in tasks:
@@ -108,6 +132,7 @@ def _worker(
     config = nbgrader_run.course_config(
         copy, work, course.course_id, release_dir="release", grading=course.grading,
         policy=policy, runtime_root=runtime_root, show_hidden_tests=course.show_hidden_tests,
+        late_penalty=nbgrader_config(course.late),
     )
     limit = course.grading["notebook_timeout_s"] + GRACE_S
     results = []
@@ -140,6 +165,7 @@ def autograde(
     labs = sorted({task.lab for task in tasks})
     known = set(course.labs())
     ensure_assignments(course, sorted(set(labs) | {p.lab for p in collected.problems} & known))
+    set_due_dates(course, labs)
     outcomes = [Outcome(p.student, p.lab, 0.0, _max_score(course, p.lab) if p.lab in known else 0.0,
                         p.status, p.reason) for p in collected.problems]
     for outcome in outcomes:
@@ -206,15 +232,15 @@ def _merge(course: Course, copy: Path, graded: Graded, notes: list[str]) -> Outc
             target.remove_submission(task.lab, task.student)
         except MissingEntry:
             pass
-        (score, extra), manual_pending = (0.0, 0.0), False
+        (score, extra, late), manual_pending = (0.0, 0.0, ""), False
         if graded.returncode == 0 and notebooks:
             manual_pending = _copy_grades(source, target, task, given)
-            score, extra = split_score(target.find_submission(task.lab, task.student))
+            score, extra, late = scored(target.find_submission(task.lab, task.student), course.late)
     outcome = diagnose(task.student, task.lab, graded.returncode, graded.log, graded_nbs,
                        score, max_score, manual_pending, graded.seconds,
                        course.grading["notebook_timeout_s"], notes)
     outcome = dataclasses.replace(outcome, review="; ".join(reviews), extra=round(extra, 2),
-                                  extra_max=extra_max)
+                                  extra_max=extra_max, late=late)
     if outcome.status not in ("graded", "needs manual grading"):
         _write_failure_feedback(course, outcome)
     else:
@@ -267,6 +293,15 @@ def split_score(submission) -> tuple[float, float]:
     return round(float(submission.score) - optional, 2), optional
 
 
+def scored(submission, policy: LatePolicy) -> tuple[float, float, str]:
+    """(required, optional) points of an nbgrader SubmittedAssignment once its late penalty is
+    taken off, and the `late` column that explains it."""
+    required, extra = split_score(submission)
+    penalty = policy.penalty_for(submission.total_seconds_late, required + extra)
+    required, extra = after_penalty(required, extra, penalty)
+    return round(required, 2), round(extra, 2), late_note(submission, policy, penalty)
+
+
 def _copy_grades(source: Gradebook, target: Gradebook, task: Task, given: Marks) -> bool:
     """Copy one submission's grades and comments, then put back what a person had ``given``;
     returns whether written answers wait for a person."""
@@ -276,7 +311,8 @@ def _copy_grades(source: Gradebook, target: Gradebook, task: Task, given: Marks)
         student.id, first_name=student.first_name, last_name=student.last_name,
         email=student.email, lms_user_id=student.lms_user_id,
     )
-    target.add_submission(task.lab, task.student, timestamp=submission.timestamp)
+    target.add_submission(task.lab, task.student, timestamp=submission.timestamp,
+                          extension=submission.extension)
     for notebook in submission.notebooks:
         for grade in notebook.grades:
             copy = target.find_grade(grade.name, notebook.name, task.lab, task.student)
@@ -290,9 +326,8 @@ def _copy_grades(source: Gradebook, target: Gradebook, task: Task, given: Marks)
             copy.auto_comment = comment.auto_comment
             copy.manual_comment = given.comments.get((notebook.name, comment.name),
                                                      comment.manual_comment)
-        target.find_submission_notebook(notebook.name, task.lab, task.student).flagged = (
-            notebook.flagged
-        )
+        copied = target.find_submission_notebook(notebook.name, task.lab, task.student)
+        copied.flagged, copied.late_submission_penalty = notebook.flagged, notebook.late_submission_penalty
     target.db.commit()
     return bool(target.find_submission(task.lab, task.student).needs_manual_grade)
 

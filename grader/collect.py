@@ -8,7 +8,8 @@ link, a duplicate) is skipped with a reason, and extraction stops at course.toml
 A notebook that is not valid JSON or not a valid notebook is reported as 'invalid' with the
 parser's message. Two accidents are repaired, with a note: a cell whose grading metadata is
 broken (`"nbgrader": null`) and a graded cell duplicated by copy-paste (the copy is ungraded).
-Every problem ends as a row of grades.csv; nothing is dropped silently.
+Every problem ends as a row of grades.csv; nothing is dropped silently. A `timestamp.txt` next
+to the notebooks (the submission time, grader/late.py) is carried over, in UTC.
 """
 
 from __future__ import annotations
@@ -25,10 +26,12 @@ from pathlib import Path
 import nbformat
 
 from .course import Course
+from .late import read_timestamp
 
 STUDENT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
 NAME_MAX = 255  # bytes in one path component (Linux)
 MIB = 2**20
+TIMESTAMP = "timestamp.txt"  # the submission time, next to the notebook (grader/late.py)
 
 
 @dataclass(frozen=True)
@@ -223,7 +226,20 @@ def _copy_lab(course: Course, lab_dir: Path, target: Path) -> tuple[str | None, 
     target.mkdir(parents=True)
     for name, nb in notebooks.items():
         nbformat.write(nb, target / name)
-    return None, notes
+    return None, notes + _copy_timestamp(lab_dir, target, course.late.timezone)
+
+
+def _copy_timestamp(lab_dir: Path, target: Path, zone: str) -> list[str]:
+    """Write the submission time of ``lab_dir/timestamp.txt`` to ``target`` in UTC, as nbgrader
+    reads it; returns a note when the file is there but unreadable (the time is then unknown)."""
+    if not os.path.lexists(lab_dir / TIMESTAMP):
+        return []
+    try:
+        moment = read_timestamp(lab_dir / TIMESTAMP, zone)
+    except (OSError, ValueError) as error:
+        return [f"{TIMESTAMP} ignored ({error}): submission time unknown"]
+    (target / TIMESTAMP).write_text(moment.isoformat() + "+00:00\n")
+    return []
 
 
 def read_notebook(path: Path, limit: int):

@@ -6,6 +6,7 @@ Layout (the course root is the repository root):
   solutions/<lab>/<nb>.ipynb       nbgrader source notebooks
   labs/<lab>/<nb>.ipynb            released student notebooks
   course_work/                     gitignored: submitted/, autograded/, feedback/, gradebook.db
+Due dates and late work: grader/late.py.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from __future__ import annotations
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from .late import LatePolicy, read_policy
 
 SOURCE = "solutions"
 RELEASE = "labs"
@@ -59,6 +62,7 @@ class Course:
     grading: dict[str, int] = field(default_factory=dict)
     show_hidden_tests: bool = False
     roster: Path | None = None  # [lms] roster: the CSV tying students to LMS ids (grader/lms.py)
+    late: LatePolicy = LatePolicy()  # [late], [due], [extensions] (grader/late.py)
 
     @property
     def source_dir(self) -> Path:
@@ -142,6 +146,7 @@ def load_course(root: Path | str = ".") -> Course:
         grading=grading,
         show_hidden_tests=bool(config.get("feedback", {}).get("show_hidden_tests", False)),
         roster=root / config["lms"]["roster"] if config.get("lms", {}).get("roster") else None,
+        late=read_policy(config, str(path)),
     )
 
 

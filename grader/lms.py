@@ -20,7 +20,9 @@ Intake reads one assignment's (= one lab's) "download all submissions" zip:
           before its extension, e.g. lab01-1.ipynb)
   Moodle  flat files  <Full Name>_<participant id>_assignsubmission_file_<file>
           or folders  <Full Name>_<participant id>_assignsubmission_file/<file>
-A file is mapped by its numeric id, never by its name, to dest/<student>/<lab>/<notebook>;
+A file is mapped by its numeric id, never by its name, to dest/<student>/<lab>/<notebook>, with
+the time the zip stores for it (read in course.toml's [late] timezone) as timestamp.txt, the
+submission time grading compares with the due date (grader/late.py);
 the name is only compared with the roster's, as a warning. Only .ipynb files are submissions.
 Nothing is guessed: an unknown id, a name off the convention, a file that is not a notebook
 is reported as unmapped; two notebooks from one student, or an unknown id whose name matches
@@ -47,10 +49,12 @@ import warnings
 import zipfile
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
-from .collect import MIB, STUDENT_ID, _extract, _zip_entry_problem, shown
+from .collect import MIB, STUDENT_ID, TIMESTAMP, _extract, _zip_entry_problem, shown
 from .course import GRADING_DEFAULTS
+from .late import as_utc
 from .nbgrader_run import with_venv_path
 from .report import Outcome
 
@@ -102,6 +106,7 @@ class IntakeReport:
                 sent several notebooks
     missing:    roster students with no notebook in the zip
     late:       per roster student with a file: True/False when the LMS says (Canvas), else None
+    times:      per roster student with a file: the time stored with it in the zip (naive UTC)
     """
 
     mapped: list[Entry] = field(default_factory=list)
@@ -109,6 +114,7 @@ class IntakeReport:
     ambiguous: list[Entry] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
     late: dict[str, bool | None] = field(default_factory=dict)
+    times: dict[str, datetime] = field(default_factory=dict)
 
 
 def read_roster(path: Path) -> list[RosterEntry]:
@@ -202,12 +208,14 @@ def _claim(lms: str, name: str, roster: list[RosterEntry], lab: str,
 
 
 def intake(archive: Path, roster: list[RosterEntry], lms: str, lab: str, notebook_name: str,
-           dest: Path, limit_mb: int = GRADING_DEFAULTS["unzip_mb"]) -> IntakeReport:
+           dest: Path, limit_mb: int = GRADING_DEFAULTS["unzip_mb"], zone: str = "UTC") -> IntakeReport:
     """Write each notebook of one lab's LMS download to dest/<student>/<lab>/<notebook_name>.
 
     archive: the zip the LMS gave ("download all submissions" of one assignment)
     roster:  read_roster's entries;  lms: 'canvas' or 'moodle'
     dest:    best a fresh folder (a notebook already at a mapped student's place is replaced)
+    zone:    the time zone of the times stored in the zip (course.toml [late] timezone); each
+             notebook's time is written next to it as timestamp.txt, in UTC
     returns: the IntakeReport (files mapped, unmapped, ambiguous; students missing; late flags)
     """
     if lms not in LMSES:
@@ -248,6 +256,8 @@ def intake(archive: Path, roster: list[RosterEntry], lms: str, lab: str, noteboo
                                  f"unzip_mb) at '{shown(info.filename)}'")
             report.mapped.append(entry)
             report.late[student] = late
+            report.times[student] = as_utc(datetime(*info.date_time), zone)
+            (target.parent / TIMESTAMP).write_text(report.times[student].isoformat() + "+00:00\n")
     report.missing = [entry.student for entry in roster if entry.student not in claims]
     return report
 

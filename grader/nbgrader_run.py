@@ -42,6 +42,7 @@ def course_config(
     policy: dict | None = None,
     runtime_root: str = "",
     show_hidden_tests: bool = False,
+    late_penalty: dict | None = None,
 ) -> dict:
     """nbgrader's traitlets configuration for a course, as a JSON-able dict.
 
@@ -50,6 +51,7 @@ def course_config(
     release_dir: release folder, relative to root
     grading:     course.toml [grading] (timeouts); policy: the sandbox policy for autograde
     show_hidden_tests: whether feedback pages show the hidden tests (course.toml [feedback])
+    late_penalty: nbgrader's late-penalty settings (grader.late.nbgrader_config)
     """
     work = work_dir.relative_to(root) if work_dir.is_relative_to(root) else work_dir
     config = {
@@ -80,6 +82,7 @@ def course_config(
                                       "output_limit": grading["output_kb_per_cell"] * 1024}
     if policy:
         config["SandboxedKernelManager"] = {"policy": policy, "runtime_root": runtime_root}
+    config.update(late_penalty or {})
     return config
 
 

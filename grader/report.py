@@ -34,6 +34,7 @@ class Outcome:
     review: str = ""
     extra: float = 0.0  # optional (extra-credit) points earned, not counted in score
     extra_max: float = 0.0
+    late: str = ""  # '' (no due date), 'on time', 'late by ...: -N points' (grader/late.py)
 
 
 def _cell_problems(nb) -> list[str]:
@@ -124,7 +125,8 @@ def diagnose(student, lab, returncode, log, notebooks, score, max_score, manual_
     return Outcome(student, lab, round(score, 2), max_score, status, reason)
 
 
-CSV_HEADER = ["student", "lab", "score", "max", "extra", "extra_max", "status", "reason", "review"]
+CSV_HEADER = ["student", "lab", "score", "max", "extra", "extra_max", "status", "late", "reason",
+              "review"]
 
 
 def is_optional(grade_id: str) -> bool:
@@ -133,14 +135,14 @@ def is_optional(grade_id: str) -> bool:
 
 
 def write_csv(outcomes: list[Outcome], path: Path) -> None:
-    """student, lab, score, max, extra, extra_max, status, reason, review: one row per submission."""
+    """One row per submission, the columns of CSV_HEADER."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(CSV_HEADER)
         for o in outcomes:
             writer.writerow([o.student, o.lab, o.score, o.max_score, o.extra, o.extra_max, o.status,
-                             o.reason, o.review])
+                             o.late, o.reason, o.review])
 
 
 def read_csv(path: Path) -> list[Outcome]:
@@ -148,4 +150,4 @@ def read_csv(path: Path) -> list[Outcome]:
         rows = list(csv.DictReader(handle))
     return [Outcome(r["student"], r["lab"], float(r["score"]), float(r["max"]), r["status"],
                     r["reason"], r.get("review", ""), float(r.get("extra") or 0),
-                    float(r.get("extra_max") or 0)) for r in rows]
+                    float(r.get("extra_max") or 0), r.get("late", "")) for r in rows]

@@ -1,0 +1,182 @@
+"""Due dates and late work: course.toml's [late], [due] and [extensions], and what they do to a score.
+
+  [late]
+  penalty = "per-day"         # none: late work is only marked | zero | per-day
+  points_per_day = 1.0        # per-day: points off for each day or part of a day past the due date
+  timezone = "Europe/Zurich"  # for dates and submission times written without a UTC offset (UTC)
+  [due]
+  "01_char_lstm_keras" = 2026-10-05T23:59:00       # a TOML date-time, with or without an offset
+  [extensions."01_char_lstm_keras"]
+  ada = 2026-10-08T23:59:00                         # ada's own due date for that lab
+
+The submission time is the one in `timestamp.txt` next to the student's notebook (nbgrader's
+convention: ISO 8601, or nbgrader's own "2026-10-05 21:59:00.000000 UTC"); `grader intake` writes
+it from the time the LMS stored with the file in its download. A lab with a due date whose
+submission has no time is graded as on time and marked "no submission time" in grades.csv.
+
+nbgrader applies the penalty while it autogrades (AssignLatePenalties with the plugin configured
+here) and shows it on its pages. grades.csv works it out again from the current score each time it
+is written, so points a person gives later (written answers) are penalised the same way; it comes
+off the lab's required score first, then off its extra credit.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import stat
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from nbgrader.plugins import LateSubmissionPlugin
+from traitlets import Float
+
+PENALTIES = ("none", "zero", "per-day")
+DAY_S = 86400
+TIMESTAMP_MAX_BYTES = 200
+
+
+@dataclass(frozen=True)
+class LatePolicy:
+    """course.toml's late-work settings; every datetime is naive UTC, as nbgrader stores them."""
+
+    penalty: str = "none"
+    points_per_day: float = 0.0
+    timezone: str = "UTC"
+    due: dict[str, datetime] = field(default_factory=dict)
+    extensions: dict[str, dict[str, datetime]] = field(default_factory=dict)
+
+    def extension(self, lab: str, student: str) -> timedelta | None:
+        """How much later than the lab's due date ``student`` may hand in (None: no extension)."""
+        own = self.extensions.get(lab, {}).get(student)
+        return None if own is None else own - self.due[lab]
+
+    def is_late(self, lab: str, student: str, moment: datetime) -> bool:
+        """Whether ``student`` handing ``lab`` in at ``moment`` (naive UTC) is past their due date."""
+        if lab not in self.due:
+            return False
+        return moment > self.due[lab] + (self.extension(lab, student) or timedelta(0))
+
+    def penalty_for(self, seconds_late: float, score: float) -> float:
+        """Points taken off a lab submitted ``seconds_late`` after its due date with ``score``."""
+        if seconds_late <= 0 or self.penalty == "none":
+            return 0.0
+        if self.penalty == "zero":
+            return score
+        return min(score, math.ceil(seconds_late / DAY_S) * self.points_per_day)
+
+
+def read_policy(config: dict, source: str) -> LatePolicy:
+    """The LatePolicy of a parsed course.toml (``source`` names it in errors)."""
+    late, due, extensions = (config.get(key, {}) for key in ("late", "due", "extensions"))
+    unknown = sorted(set(late) - {"penalty", "points_per_day", "timezone"})
+    if unknown:
+        raise ValueError(f"{source}: unknown [late] key(s) {', '.join(unknown)}; known: penalty, "
+                         "points_per_day, timezone")
+    penalty = late.get("penalty", "none")
+    if penalty not in PENALTIES:
+        raise ValueError(f"{source}: [late] penalty must be one of {', '.join(PENALTIES)}, "
+                         f"not {penalty!r}")
+    points = late.get("points_per_day", 0)
+    if penalty == "per-day" and (not isinstance(points, int | float) or points <= 0):
+        raise ValueError(f"{source}: [late] penalty = \"per-day\" needs points_per_day, a number > 0")
+    zone = late.get("timezone", "UTC")
+    try:
+        ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError) as error:
+        raise ValueError(f"{source}: [late] timezone {zone!r} is not a time zone name such as "
+                         "\"UTC\" or \"Europe/Zurich\"") from error
+    dues = {lab: _toml_datetime(value, zone, f"{source}: [due] {lab}") for lab, value in due.items()}
+    own = {}
+    for lab, students in extensions.items():
+        if lab not in dues:
+            raise ValueError(f"{source}: [extensions.\"{lab}\"] but [due] has no date for {lab}")
+        own[lab] = {student: _toml_datetime(value, zone, f"{source}: [extensions.\"{lab}\"] {student}")
+                    for student, value in students.items()}
+    return LatePolicy(penalty, float(points), zone, dues, own)
+
+
+def _toml_datetime(value, zone: str, where: str) -> datetime:
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            pass
+    if not isinstance(value, datetime):
+        kind = "a date without a time" if isinstance(value, date) else repr(value)
+        raise ValueError(f"{where}: expected a date and time such as 2026-10-05T23:59:00, got {kind}")
+    return as_utc(value, zone)
+
+
+def as_utc(moment: datetime, zone: str) -> datetime:
+    """``moment`` in naive UTC; a naive ``moment`` is read in ``zone``."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=ZoneInfo(zone))
+    return moment.astimezone(UTC).replace(tzinfo=None)
+
+
+def parse_timestamp(text: str, zone: str) -> datetime:
+    """A submission time as written in timestamp.txt, in naive UTC; ValueError if unreadable."""
+    text = text.strip()
+    if text.endswith(" UTC"):  # nbgrader's own format
+        text = text[:-4] + "+00:00"
+    try:
+        return as_utc(datetime.fromisoformat(text), zone)
+    except ValueError:
+        raise ValueError(f"'{text[:40]}' is not a date and time (write e.g. 2026-10-05T21:59:00Z)"
+                         ) from None
+
+
+def read_timestamp(path, zone: str) -> datetime:
+    """The time in a student's timestamp.txt (never following a link or blocking on a pipe)."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+            raise ValueError("not a regular file")
+        data = handle.read(TIMESTAMP_MAX_BYTES + 1)
+    if len(data) > TIMESTAMP_MAX_BYTES:
+        raise ValueError(f"longer than {TIMESTAMP_MAX_BYTES} bytes")
+    return parse_timestamp(data.decode("utf-8", "replace"), zone)
+
+
+def nbgrader_config(policy: LatePolicy) -> dict:
+    """nbgrader's configuration for the policy's penalty (AssignLatePenalties' plugin)."""
+    if policy.penalty == "per-day":
+        return {"AssignLatePenalties": {"plugin_class": "grader.late.PerDayPenalty"},
+                "PerDayPenalty": {"points_per_day": policy.points_per_day}}
+    return {"LateSubmissionPlugin": {"penalty_method": policy.penalty}}
+
+
+class PerDayPenalty(LateSubmissionPlugin):
+    """nbgrader plugin: ``points_per_day`` off for each day or part of a day late, at most the score."""
+
+    points_per_day = Float(0.0, help="points off per started day past the due date").tag(config=True)
+
+    def late_submission_penalty(self, student_id: str, score: float, total_seconds_late: float) -> float:
+        return LatePolicy("per-day", self.points_per_day).penalty_for(total_seconds_late, score)
+
+
+def after_penalty(required: float, extra: float, penalty: float) -> tuple[float, float]:
+    """(required, extra) points once ``penalty`` is taken off, required points first."""
+    left_over = max(0.0, penalty - required)
+    return max(0.0, required - penalty), max(0.0, extra - left_over)
+
+
+def late_note(submission, policy: LatePolicy, penalty: float) -> str:
+    """The `late` column of grades.csv for an nbgrader SubmittedAssignment: '' when its lab has
+    no due date, else 'on time', 'late by 1 d 3 h: -2 points', or why the time is unknown."""
+    lab = submission.assignment.name
+    if lab not in policy.due:
+        return ""
+    extended = " (extension)" if submission.extension else ""
+    if submission.timestamp is None:
+        return "no submission time: counted as on time"
+    seconds = submission.total_seconds_late
+    if seconds <= 0:
+        return "on time" + extended
+    days, rest = divmod(math.ceil(seconds / 60), 24 * 60)
+    hours, minutes = divmod(rest, 60)
+    span = f"{days} d {hours} h" if days else f"{hours} h {minutes} min" if hours else f"{minutes} min"
+    cost = f"-{penalty:g} point{'s' if penalty != 1 else ''}" if penalty else "no penalty"
+    return f"late by {span}{extended}: {cost}"

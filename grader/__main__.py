@@ -15,6 +15,8 @@
                  one HTML page and one CSV per written question, every student's answer
   answers import FILE.csv [...]
                  the graders' scores and comments into the gradebook (all rows or none)
+  similarity --lab L [--source DIR] [--top N]
+                 the most similar pairs of answers as HTML and CSV (scores unchanged)
   check-outputs  fail if a committed notebook has outputs or execution counts
 """
 
@@ -38,6 +40,7 @@ from .lms import FORMATS, LMSES, export_gradebook, export_per_question, intake, 
 from .publish import publish
 from .release import release
 from .report import WAITING, Outcome, read_csv, write_csv
+from .similarity import similarity_report
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
@@ -79,6 +82,11 @@ def parse(argv: list[str]) -> argparse.Namespace:
                                 help="anonymous ids instead of student ids")
     answers_import = answers_sub.add_parser("import", help="scores and comments into the gradebook")
     answers_import.add_argument("files", nargs="+", type=Path, help="CSVs written by export")
+    similar = sub.add_parser("similarity", help="the most similar pairs of a lab's answers")
+    similar.add_argument("--lab", required=True)
+    similar.add_argument("--source", type=Path,
+                         help="folder of <student>/<lab>/<nb>.ipynb (course_work/submitted/)")
+    similar.add_argument("--top", type=int, default=20, help="pairs shown on the page")
     sub.add_parser("check-outputs", help="fail on committed notebooks with outputs")
     args = parser.parse_args(argv)
     if getattr(args, "jobs", 1) < 1:
@@ -242,6 +250,13 @@ def cmd_answers(course, args) -> int:
     return 0
 
 
+def cmd_similarity(course, args) -> int:
+    page = similarity_report(course, args.lab, args.source, top=args.top)
+    print(f"similarity report: {page} (every pair: {page.with_suffix('.csv')}); it flags pairs "
+          "to read, it changes no score")
+    return 0
+
+
 def cmd_check_outputs(course, args) -> int:
     offenders = notebooks_with_outputs([course.source_dir, course.release_dir])
     for path, what in offenders:
@@ -256,7 +271,7 @@ def cmd_check_outputs(course, args) -> int:
 
 COMMANDS = {"release": cmd_release, "publish": cmd_publish, "grade": cmd_grade, "feedback": cmd_feedback,
             "export": cmd_export, "intake": cmd_intake, "formgrade": cmd_formgrade, "answers": cmd_answers,
-            "check-outputs": cmd_check_outputs}
+            "similarity": cmd_similarity, "check-outputs": cmd_check_outputs}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import csv
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import nbformat
@@ -401,3 +403,12 @@ def test_unknown_lab_and_missing_submissions_say_what_to_do(report, tmp_path):
     (tmp_path / "ada").mkdir()
     with pytest.raises(ValueError, match="at least two"):
         similarity_report(course, LAB, source=tmp_path)
+
+
+def test_similarity_command_writes_the_report(report):
+    done = subprocess.run([sys.executable, "-m", "grader", "--course", str(report["root"]),
+                           "similarity", "--lab", LAB, "--top", "3"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert f"similarity report: {report['page']}" in done.stdout
+    assert len(re.findall(r"<h2>\d+\. ", report["page"].read_text())) == 3

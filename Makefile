@@ -1,6 +1,6 @@
 # RNN Labs, the instructors' repository: `make lab` to study, `make test` to check everything.
 # The set-up and `make lab` are the students' editions' Makefile, included here.
-EXTRAS := lab,keras,grader,dev
+EXTRAS := lab,keras,grader,dev,scale
 include grader/edition/Makefile
 PYTEST_ARGS ?= --durations=15
 GRADE_ARGS ?=
@@ -10,13 +10,19 @@ STAMP_SYSTEM := $(VENV)/.stamp-system
 
 setup: $(STAMP_SYSTEM)
 
-# The grading sandbox's system tool: bubblewrap (Debian/Ubuntu package). Installed with apt-get
-# when we are root and have it; elsewhere (macOS, no root) a warning says what is not protected.
+# The grader's system tools, from Debian/Ubuntu packages: bubblewrap (the grading sandbox) and
+# PostgreSQL's server (a gradebook several graders share; its tests start a throw-away one).
+# Installed with apt-get when we are root and have it; elsewhere a warning says what is missing.
 $(STAMP_SYSTEM):
-	@if ! command -v bwrap >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 \
-	    && [ "$$(id -u)" = 0 ]; then \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap; \
+	@missing=""; command -v bwrap >/dev/null 2>&1 || missing="bubblewrap"; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 \
+	  || missing="$$missing postgresql"; \
+	if [ -n "$$missing" ] && command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	fi
+	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null 2>&1; then \
+	  echo "WARNING: PostgreSQL's server is not installed: the gradebook stays SQLite and its" \
+	       "PostgreSQL tests are skipped (Debian/Ubuntu: sudo apt-get install postgresql)."; fi
 	@if command -v bwrap >/dev/null 2>&1; then mkdir -p $(@D) && touch $@; else \
 	  echo "WARNING: bubblewrap (bwrap) is not installed: the grader will run student code" \
 	       "without filesystem and network isolation. Install it (Debian/Ubuntu:" \

@@ -55,6 +55,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
     grade = sub.add_parser("grade", help="collect, autograde, feedback, CSV")
     grade.add_argument("source", nargs="?", help="folder or zip of <student>/<lab>/<nb>.ipynb")
     grade.add_argument("--jobs", type=int, default=1, help="students graded at once")
+    grade.add_argument("--scheduler", help="a Dask scheduler, tcp://HOST:8786: grade on its workers "
+                       "(course.toml [cluster] scheduler)")
+    grade.add_argument("--shard-size", type=int, help="students per Dask task (course.toml: 10)")
     grade.add_argument("--lab", action="append", help="only this lab (repeatable)")
     grade.add_argument("--cell-timeout", type=int, help="seconds per cell (course.toml default)")
     grade.add_argument("--notebook-timeout", type=int, help="seconds per notebook")
@@ -91,6 +94,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if getattr(args, "jobs", 1) < 1:
         parser.error("--jobs must be at least 1")
+    if (getattr(args, "shard_size", None) or 1) < 1:
+        parser.error("--shard-size must be at least 1")
     return args
 
 
@@ -132,7 +137,11 @@ def cmd_grade(course, args) -> int:
             source = examples_tree(course, Path(scratch) / "examples", args.lab)
             print("no submissions given and no course_work/submissions/: grading the examples")
         collected = collect(course, source, args.lab)
-        outcomes = autograde(course, collected, jobs=args.jobs)
+        scheduler = args.scheduler or course.scheduler
+        if scheduler:
+            print(f"grading on the Dask cluster at {scheduler}")
+        outcomes = autograde(course, collected, jobs=args.jobs, scheduler=scheduler,
+                             shard_size=args.shard_size or course.shard_size)
     csv_path = args.csv or course.work_dir / "grades.csv"
     write_csv(outcomes, csv_path)
     print_table(outcomes)
@@ -155,7 +164,8 @@ def print_table(outcomes: list[Outcome]) -> None:
 
 def cmd_feedback(course, args) -> int:
     config = nbgrader_run.course_config(course.root, course.work_dir, course.course_id,
-                                        show_hidden_tests=course.show_hidden_tests)
+                                        show_hidden_tests=course.show_hidden_tests,
+                                        db_url=course.gradebook_url)
     reviews = {(o.student, o.lab): o.review for o in read_csv(course.work_dir / "grades.csv")
                } if (course.work_dir / "grades.csv").is_file() else {}
     for lab in course.labs():
@@ -176,7 +186,7 @@ def cmd_export(course, args) -> int:
     previous = course.work_dir / "grades.csv"
     reasons = {(o.student, o.lab): o for o in read_csv(previous)} if previous.is_file() else {}
     outcomes = []
-    with open_gradebook(course.work_dir, course.course_id) as gb:
+    with open_gradebook(course.gradebook_url, course.course_id) as gb:
         for assignment in gb.assignments:
             for submission in gb.assignment_submissions(assignment.name):
                 key = (submission.student.id, assignment.name)
@@ -196,7 +206,7 @@ def cmd_export(course, args) -> int:
         lms_file = course.work_dir / f"grades_{args.format}.csv"
         export_gradebook(outcomes, read_roster(roster_of(course)), args.format, lms_file)
         questions = course.work_dir / "grades_per_question.csv"
-        export_per_question(course.work_dir / "gradebook.db", course.course_id, questions)
+        export_per_question(course.gradebook_url, course.course_id, questions)
         print(f"{args.format} gradebook import: {lms_file}; per question: {questions}")
     return 0
 

@@ -108,7 +108,7 @@ def export_answers(course: Course, lab: str, out: Path | None = None,
     out = out or answers_dir(course, lab)
     out.mkdir(parents=True, exist_ok=True)
     written = []
-    with open_gradebook(course.work_dir, course.course_id) as gb:
+    with open_gradebook(course.gradebook_url, course.course_id) as gb:
         students = sorted(s.student.id for s in gb.assignment_submissions(lab))
         shown = anonymous_ids(course, students) if anonymise else {s: s for s in students}
         for question in written_questions(course, lab):
@@ -164,7 +164,7 @@ def import_scores(course: Course, files: list[Path]) -> int:
     Returns the number of answers given a score or a comment (rows left empty change nothing)."""
     by_anonymous = {a: s for s, a in _read_ids(course.work_dir / "answers" / ANONYMOUS_IDS).items()}
     problems, updates = [], []
-    with open_gradebook(course.work_dir, course.course_id) as gb:
+    with open_gradebook(course.gradebook_url, course.course_id) as gb:
         for path in files:
             with Path(path).open(newline="", encoding="utf-8") as handle:
                 reader = csv.DictReader(handle)

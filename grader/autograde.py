@@ -27,7 +27,7 @@ from nbgrader.api import Gradebook, MissingEntry
 
 from . import nbgrader_run, sandbox
 from .collect import STUDENT_ID, Collected
-from .course import Course
+from .course import SHARD_SIZE, Course
 from .feedback import sanitise_folder
 from .integrity import review_note
 from .late import LatePolicy, after_penalty, late_note, nbgrader_config
@@ -56,18 +56,21 @@ def gradebook_url(work_dir: Path) -> str:
     return f"sqlite:///{work_dir / 'gradebook.db'}"
 
 
-def open_gradebook(work_dir: Path, course_id: str) -> Gradebook:
-    """nbgrader's gradebook in ``work_dir`` (it checks its schema with `alembic` from PATH)."""
+def open_gradebook(db_url: str, course_id: str) -> Gradebook:
+    """nbgrader's gradebook at ``db_url`` (it checks its schema with `alembic` from PATH)."""
     os.environ.update(nbgrader_run.with_venv_path(os.environ))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # SQLAlchemy's SAWarnings from nbgrader's own models
-        return Gradebook(gradebook_url(work_dir), course_id)
+        return Gradebook(db_url, course_id)
 
 
-def ensure_assignments(course: Course, labs: list[str]) -> None:
-    """Make sure the course gradebook knows each lab's graded cells (nbgrader needs them)."""
-    course.work_dir.mkdir(exist_ok=True)
-    with open_gradebook(course.work_dir, course.course_id) as gb:
+def ensure_assignments(course: Course, labs: list[str], root: Path | None = None,
+                       work: Path | None = None, db_url: str = "") -> None:
+    """Make sure a gradebook knows each lab's graded cells (nbgrader needs them): the course's,
+    or the one of a course copy (``root`` with solutions/, ``work``, ``db_url``)."""
+    root, work, db_url = root or course.root, work or course.work_dir, db_url or course.gradebook_url
+    work.mkdir(exist_ok=True)
+    with open_gradebook(db_url, course.course_id) as gb:
         missing = []
         for lab in labs:
             try:
@@ -77,32 +80,27 @@ def ensure_assignments(course: Course, labs: list[str]) -> None:
                 missing.append(lab)
     if not missing:
         return
-    scratch = course.work_dir / ".release"
-    config = nbgrader_run.course_config(
-        course.root, course.work_dir, course.course_id, release_dir=str(scratch)
-    )
+    scratch = work / ".release"
+    config = nbgrader_run.course_config(root, work, course.course_id, release_dir=str(scratch),
+                                        db_url=db_url)
     for lab in missing:
-        done = nbgrader_run.run(config, ["generate_assignment", lab, "--force"], cwd=course.root)
+        done = nbgrader_run.run(config, ["generate_assignment", lab, "--force"], cwd=root)
         if done.returncode != 0:
             raise RuntimeError(f"nbgrader could not register {lab}:\n{done.stderr}")
     shutil.rmtree(scratch, ignore_errors=True)
 
 
-def set_due_dates(course: Course, labs: list[str]) -> None:
-    """Write course.toml's due dates of ``labs`` into the course gradebook (None: no due date)."""
-    unknown = sorted(set(course.late.due) - set(course.labs()))
-    if unknown:
-        raise ValueError(f"course.toml [due] names {', '.join(unknown)}, which is not a lab of this "
-                         f"course: the labs are {', '.join(course.labs())}")
-    with open_gradebook(course.work_dir, course.course_id) as gb:
+def set_due_dates(course: Course, labs: list[str], db_url: str) -> None:
+    """Write course.toml's due dates of ``labs`` into a gradebook (None: no due date)."""
+    with open_gradebook(db_url, course.course_id) as gb:
         for lab in labs:
             gb.find_assignment(lab).duedate = course.late.due.get(lab)
         gb.db.commit()
 
 
-def grant_extensions(work: Path, course: Course, tasks: list[Task]) -> None:
+def grant_extensions(db_url: str, course: Course, tasks: list[Task]) -> None:
     """Give each student of ``tasks`` their course.toml extension (or none) in a worker's gradebook."""
-    with open_gradebook(work, course.course_id) as gb:
+    with open_gradebook(db_url, course.course_id) as gb:
         for task in tasks:
             if task.lab in course.late.due:
                 gb.update_or_create_student(task.student)
@@ -118,10 +116,10 @@ def _worker(
     runtime_root = tempfile.mkdtemp(prefix=f"rk{index}")  # short: IPC socket paths are limited
     work = copy / "work"
     work.mkdir()
-    shutil.copyfile(course.work_dir / "gradebook.db", work / "gradebook.db")
-    grant_extensions(work, course, tasks)
     for lab in labs:
         shutil.copytree(course.source_dir / lab, copy / "solutions" / lab)
+    private_gradebook(course, copy, labs)
+    grant_extensions(gradebook_url(work), course, tasks)
     for task in tasks:
         shutil.copytree(
             course.work_dir / "submitted" / task.student / task.lab,
@@ -151,6 +149,17 @@ def _worker(
     return copy, results
 
 
+def private_gradebook(course: Course, copy: Path, labs: list[str]) -> None:
+    """The SQLite gradebook of a course copy, holding ``labs``: a copy of the course's own when it
+    is SQLite, else built from the copy's solutions/ (as nbgrader does on release)."""
+    work = copy / "work"
+    if course.gradebook_url.startswith("sqlite:///"):
+        shutil.copyfile(course.gradebook_url[len("sqlite:///"):], work / "gradebook.db")
+    else:
+        ensure_assignments(course, labs, copy, work, gradebook_url(work))
+        set_due_dates(course, labs, gradebook_url(work))
+
+
 def split(tasks: list[Task], jobs: int) -> list[list[Task]]:
     """Deal tasks round-robin over at most ``jobs`` workers (none of them empty)."""
     jobs = max(1, min(jobs, len(tasks)))
@@ -158,14 +167,21 @@ def split(tasks: list[Task], jobs: int) -> list[list[Task]]:
 
 
 def autograde(
-    course: Course, collected: Collected, jobs: int = 1
+    course: Course, collected: Collected, jobs: int = 1, scheduler: str = "",
+    shard_size: int = SHARD_SIZE,
 ) -> list[Outcome]:
-    """Grade every collected submission with ``jobs`` workers; one Outcome per submission."""
+    """Grade every collected submission with ``jobs`` local workers, or on the Dask cluster at
+    ``scheduler`` in shards of ``shard_size`` students (grader/cluster.py); one Outcome per
+    submission."""
     tasks = [Task(student, lab) for student, lab in collected.submissions]
     labs = sorted({task.lab for task in tasks})
     known = set(course.labs())
     ensure_assignments(course, sorted(set(labs) | {p.lab for p in collected.problems} & known))
-    set_due_dates(course, labs)
+    unknown = sorted(set(course.late.due) - known)
+    if unknown:
+        raise ValueError(f"course.toml [due] names {', '.join(unknown)}, which is not a lab of this "
+                         f"course: the labs are {', '.join(sorted(known))}")
+    set_due_dates(course, labs, course.gradebook_url)
     outcomes = [Outcome(p.student, p.lab, 0.0, _max_score(course, p.lab) if p.lab in known else 0.0,
                         p.status, p.reason) for p in collected.problems]
     for outcome in outcomes:
@@ -174,10 +190,16 @@ def autograde(
     if not tasks:
         return outcomes
     (course.work_dir / ".workers").mkdir(exist_ok=True)
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
-        futures = [pool.submit(_worker, i, course, share, labs)
-                   for i, share in enumerate(split(tasks, jobs))]
-        finished = [future.result() for future in futures]
+    if scheduler:
+        from .cluster import grade_on_cluster  # Dask: the optional `scale` extra
+
+        finished = grade_on_cluster(course, tasks, scheduler, shard_size)
+    else:
+        with ThreadPoolExecutor(max_workers=jobs) as pool:
+            futures = [pool.submit(_worker, i, course, share, labs)
+                       for i, share in enumerate(split(tasks, jobs))]
+            finished = [future.result() for future in futures]
+    merging = time.monotonic()
     try:
         for copy, results in finished:
             for graded in results:
@@ -187,13 +209,14 @@ def autograde(
     finally:
         for copy, _ in finished:
             shutil.rmtree(copy, ignore_errors=True)
+    print(f"merged {len(tasks)} submission(s) into the gradebook in {time.monotonic() - merging:.1f} s")
     return sorted(outcomes, key=lambda o: (o.lab, o.student))
 
 
 def _max_score(course: Course, lab: str) -> float:
     """The required maximum of a lab (0 for a lab the gradebook does not know)."""
     try:
-        with open_gradebook(course.work_dir, course.course_id) as gb:
+        with open_gradebook(course.gradebook_url, course.course_id) as gb:
             return split_max(gb.find_assignment(lab))[0]
     except MissingEntry:
         return 0.0
@@ -223,8 +246,8 @@ def _merge(course: Course, copy: Path, graded: Graded, notes: list[str]) -> Outc
                 mine, theirs, nbformat.read(course.source_dir / task.lab / released.name, as_version=4)
             )
             reviews += [note for note in [review_note(mine, theirs)] if note]
-    with open_gradebook(work, course.course_id) as source, Gradebook(
-        gradebook_url(course.work_dir), course.course_id
+    with open_gradebook(gradebook_url(work), course.course_id) as source, open_gradebook(
+        course.gradebook_url, course.course_id
     ) as target:
         max_score, extra_max = split_max(target.find_assignment(task.lab))
         given = _marks_given(target, task)

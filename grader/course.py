@@ -37,6 +37,7 @@ GRADING_DEFAULTS = {
 
 
 EDITIONS = ("class", "self-study")
+SHARD_SIZE = 10  # students per Dask task (grader/cluster.py): each pays ~5 s of set-up per lab
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,9 @@ class Course:
     show_hidden_tests: bool = False
     roster: Path | None = None  # [lms] roster: the CSV tying students to LMS ids (grader/lms.py)
     late: LatePolicy = LatePolicy()  # [late], [due], [extensions] (grader/late.py)
+    db_url: str = ""  # [gradebook] db_url: nbgrader's gradebook database ('': SQLite in course_work/)
+    scheduler: str = ""  # [cluster] scheduler: a Dask scheduler's address ('': grade on this machine)
+    shard_size: int = SHARD_SIZE  # [cluster] shard_size: students per Dask task
 
     @property
     def source_dir(self) -> Path:
@@ -75,6 +79,11 @@ class Course:
     @property
     def work_dir(self) -> Path:
         return self.root / WORK
+
+    @property
+    def gradebook_url(self) -> str:
+        """The SQLAlchemy URL of nbgrader's gradebook that every grader command uses."""
+        return self.db_url or f"sqlite:///{self.work_dir / 'gradebook.db'}"
 
     def labs(self) -> list[str]:
         """Names of the lab folders in solutions/ that hold at least one notebook, sorted."""
@@ -147,7 +156,31 @@ def load_course(root: Path | str = ".") -> Course:
         show_hidden_tests=bool(config.get("feedback", {}).get("show_hidden_tests", False)),
         roster=root / config["lms"]["roster"] if config.get("lms", {}).get("roster") else None,
         late=read_policy(config, str(path)),
+        db_url=_db_url(config.get("gradebook", {}), path),
+        **_cluster(config.get("cluster", {}), path),
     )
+
+
+def _cluster(table: dict, path: Path) -> dict:
+    """[cluster] scheduler (tcp://HOST:PORT) and shard_size (a positive integer)."""
+    unknown = sorted(set(table) - {"scheduler", "shard_size"})
+    if unknown:
+        raise ValueError(f"{path}: unknown [cluster] key(s) {', '.join(unknown)}; known: scheduler, "
+                         "shard_size")
+    shard_size = table.get("shard_size", SHARD_SIZE)
+    if not isinstance(shard_size, int) or shard_size <= 0:
+        raise ValueError(f"{path}: [cluster] shard_size must be a positive integer, got {shard_size!r}")
+    return {"scheduler": table.get("scheduler", ""), "shard_size": shard_size}
+
+
+def _db_url(table: dict, path: Path) -> str:
+    """[gradebook] db_url: '' (SQLite in course_work/), a sqlite:/// or a postgresql:// URL."""
+    url = table.get("db_url", "")
+    if url and not url.startswith(("sqlite:///", "postgresql://", "postgresql+psycopg2://")):
+        raise ValueError(f"{path}: [gradebook] db_url must be a sqlite:///PATH or postgresql://"
+                         f"USER@HOST:PORT/DATABASE URL, not {url.split(':')[0]!r}...")
+    return url
+
 
 
 def _editions(table: dict, path: Path) -> dict[str, Edition]:

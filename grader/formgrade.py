@@ -20,7 +20,8 @@ from .course import Course
 def write_config(course: Course) -> Path:
     """course_work/formgrader/nbgrader_config.py, the folder the server starts in."""
     config = nbgrader_run.course_config(course.root, course.work_dir, course.course_id,
-                                        show_hidden_tests=course.show_hidden_tests)
+                                        show_hidden_tests=course.show_hidden_tests,
+                                        db_url=course.gradebook_url)
     lines = ["# Written by `python -m grader formgrade` from course.toml: edits are overwritten."]
     lines += [f"c.{section}.{name} = {value!r}" for section, values in config.items()
               for name, value in values.items()]

@@ -43,9 +43,7 @@ any, get their own column '<lab> extra'. A student without an outcome gets an em
 from __future__ import annotations
 
 import csv
-import os
 import re
-import warnings
 import zipfile
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -55,7 +53,6 @@ from pathlib import Path
 from .collect import MIB, STUDENT_ID, TIMESTAMP, _extract, _zip_entry_problem, shown
 from .course import GRADING_DEFAULTS
 from .late import as_utc
-from .nbgrader_run import with_venv_path
 from .report import Outcome
 
 LMSES = ("canvas", "moodle")
@@ -311,25 +308,21 @@ def _identity(lms: str):
     return ["student"], lambda e: [e.student]
 
 
-def export_per_question(gradebook_db: Path, course_id: str, path: Path) -> int:
-    """Write one row per student x graded cell from nbgrader's gradebook: student, lab, notebook,
-    grade_id, score, max_score (score includes manual grades and extra credit, as nbgrader
-    counts it). Returns the number of rows."""
-    from nbgrader.api import Gradebook
+def export_per_question(db_url: str, course_id: str, path: Path) -> int:
+    """Write one row per student x graded cell from nbgrader's gradebook at ``db_url``: student,
+    lab, notebook, grade_id, score, max_score (score includes manual grades and extra credit, as
+    nbgrader counts it). Returns the number of rows."""
+    from .autograde import open_gradebook
 
-    gradebook_db = Path(gradebook_db)
-    if not gradebook_db.is_file():
-        raise FileNotFoundError(f"no gradebook at {gradebook_db}: grade the labs first")
-    os.environ.update(with_venv_path(os.environ))  # nbgrader runs `alembic` from PATH
+    if db_url.startswith("sqlite:///") and not Path(db_url[len("sqlite:///"):]).is_file():
+        raise FileNotFoundError(f"no gradebook at {db_url[len('sqlite:///'):]}: grade the labs first")
     rows = []
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # SQLAlchemy's SAWarnings from nbgrader's own models
-        with Gradebook(f"sqlite:///{gradebook_db.resolve()}", course_id) as gb:
-            for assignment in sorted(gb.assignments, key=lambda a: a.name):
-                for submission in gb.assignment_submissions(assignment.name):
-                    rows += [(submission.student.id, assignment.name, notebook.name, grade.name,
-                              float(grade.score), float(grade.max_score))
-                             for notebook in submission.notebooks for grade in notebook.grades]
+    with open_gradebook(db_url, course_id) as gb:
+        for assignment in sorted(gb.assignments, key=lambda a: a.name):
+            for submission in gb.assignment_submissions(assignment.name):
+                rows += [(submission.student.id, assignment.name, notebook.name, grade.name,
+                          float(grade.score), float(grade.max_score))
+                         for notebook in submission.notebooks for grade in notebook.grades]
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="") as handle:

@@ -43,6 +43,7 @@ def course_config(
     runtime_root: str = "",
     show_hidden_tests: bool = False,
     late_penalty: dict | None = None,
+    db_url: str = "",
 ) -> dict:
     """nbgrader's traitlets configuration for a course, as a JSON-able dict.
 
@@ -52,6 +53,7 @@ def course_config(
     grading:     course.toml [grading] (timeouts); policy: the sandbox policy for autograde
     show_hidden_tests: whether feedback pages show the hidden tests (course.toml [feedback])
     late_penalty: nbgrader's late-penalty settings (grader.late.nbgrader_config)
+    db_url:      the gradebook (default: gradebook.db in work_dir)
     """
     work = work_dir.relative_to(root) if work_dir.is_relative_to(root) else work_dir
     config = {
@@ -63,7 +65,7 @@ def course_config(
             "submitted_directory": str(work / "submitted"),
             "autograded_directory": str(work / "autograded"),
             "feedback_directory": str(work / "feedback"),
-            "db_url": f"sqlite:///{work_dir / 'gradebook.db'}",
+            "db_url": db_url or f"sqlite:///{work_dir / 'gradebook.db'}",
         },
         "GenerateAssignment": {"create_assignment": True},
         "ClearSolutions": {"enforce_metadata": True},

@@ -31,7 +31,8 @@ def release(course: Course, labs: list[str] | None = None) -> list[str]:
         if stale.is_dir() and stale.name not in known:
             shutil.rmtree(stale)
     course.work_dir.mkdir(exist_ok=True)
-    config = nbgrader_run.course_config(course.root, course.work_dir, course.course_id)
+    config = nbgrader_run.course_config(course.root, course.work_dir, course.course_id,
+                                        db_url=course.gradebook_url)
     for lab in labs:
         done = nbgrader_run.run(config, ["generate_assignment", lab, "--force"], cwd=course.root)
         if done.returncode != 0:

@@ -63,17 +63,19 @@ def _works(*argv: str) -> bool:
     return done.returncode == 0
 
 
+MODES = ("bwrap", "unshare", "rlimits")  # strongest first
+
+
 def available_mode() -> str:
     """'bwrap', 'unshare' or 'rlimits': the strongest sandbox this machine supports.
 
     GRADER_SANDBOX=unshare|rlimits forces a weaker one (used to test the degraded paths).
     """
     forced = os.environ.get("GRADER_SANDBOX", "").strip()
-    if forced and forced not in ("bwrap", "unshare", "rlimits"):
+    if forced and forced not in MODES:
         raise ValueError(f"GRADER_SANDBOX={forced!r}: use bwrap, unshare or rlimits")
-    order = ("bwrap", "unshare", "rlimits")
-    start = order.index(forced) if forced else 0
-    for mode in order[start:]:
+    start = MODES.index(forced) if forced else 0
+    for mode in MODES[start:]:
         if mode == "bwrap" and shutil.which("bwrap") and _works(
             "bwrap", "--ro-bind", "/", "/", "--unshare-net", "--unshare-pid", "--"
         ):

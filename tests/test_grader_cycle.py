@@ -29,6 +29,7 @@ from pathlib import Path
 import nbformat
 import pytest
 from nbgrader.api import Gradebook
+from postgres_server import postgres
 
 from grader.report import read_csv
 
@@ -549,6 +550,131 @@ def test_formgrade_serves_the_course_and_a_manual_grade_reaches_export(lab00, tm
     exported = {o.student: o for o in read_csv(course / "course_work" / "grades.csv")}
     assert exported["full"].score == lab00["outcomes"]["full"].score + 1 == 4
     assert exported["full"].status == "graded"
+
+
+ON_POSTGRES = ["full", "blank", "partial", "html_injection", "os_exit"]
+
+
+@pytest.fixture(scope="module")
+def on_postgres(lab00, tmp_path_factory):
+    """Five of lab 00's students graded again, the gradebook on a throw-away PostgreSQL server."""
+    base = tmp_path_factory.mktemp("postgres")
+    with postgres() as url:
+        course = make_course(base / "course")
+        with open(course / "course.toml", "a") as toml:
+            toml.write(f'\n[gradebook]\ndb_url = "{url}"\n')
+        for student in ON_POSTGRES:
+            shutil.copytree(lab00["source"] / student, base / "incoming" / student)
+        env = {k: v for k, v in os.environ.items() if k != "RNNLAB_PROFILE"}
+        grade(course, base / "incoming", "--lab", LAB00, "--cell-timeout", "20",
+              "--notebook-timeout", "90", "--memory-mb", "1536", env=env)
+        yield {"course": course, "url": url}
+
+
+def test_gradebook_on_postgresql_gives_the_same_grades(lab00, on_postgres):
+    rows = {o.student: o for o in read_csv(on_postgres["course"] / "course_work" / "grades.csv")}
+    assert rows == {student: lab00["outcomes"][student] for student in ON_POSTGRES}
+    assert not (on_postgres["course"] / "course_work" / "gradebook.db").exists()
+
+
+def test_two_graders_importing_at_once_into_postgresql_lose_nothing(on_postgres, tmp_path):
+    """Two `answers import` processes at the same time, each scoring other students."""
+    course = on_postgres["course"]
+
+    def cli(*args):
+        return [sys.executable, "-m", "grader", "--course", str(course), *args]
+
+    subprocess.run(cli("answers", "export", "--lab", LAB00, "--out", str(tmp_path)), check=True,
+                   capture_output=True, timeout=600)
+    with (tmp_path / "softmax_question.csv").open(newline="") as handle:
+        rows = {r["student"]: r for r in csv.DictReader(handle)}
+    scores = {"full": "1", "html_injection": "0.5", "partial": "0"}
+    sheets = []
+    for index, students in enumerate((["full"], ["html_injection", "partial"])):
+        sheets.append(tmp_path / f"grader{index}.csv")
+        with sheets[-1].open("w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=list(rows["full"]))
+            writer.writeheader()
+            writer.writerows({**rows[s], "score": scores[s], "comment": f"by grader {index}"}
+                             for s in students)
+    before = {o.student: o.score for o in read_csv(course / "course_work" / "grades.csv")}
+    imports = [subprocess.Popen(cli("answers", "import", str(sheet)), stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True) for sheet in sheets]
+    for process in imports:
+        output = process.communicate(timeout=600)[0]
+        assert process.returncode == 0, output
+    subprocess.run(cli("export"), check=True, capture_output=True, timeout=600)
+    after = {o.student: o.score for o in read_csv(course / "course_work" / "grades.csv")}
+    assert {s: after[s] - before[s] for s in scores} == {"full": 1, "html_injection": 0.5, "partial": 0}
+    with Gradebook(on_postgres["url"], "rnn-labs") as gb:
+        assert gb.find_comment("softmax_question", "getting_started", LAB00, "partial"
+                               ).manual_comment == "by grader 1"
+        assert gb.find_grade("softmax_question", "getting_started", LAB00, "partial").manual_score == 0
+
+
+ON_DASK = ["full", "partial", "html_injection", "os_exit"]
+
+
+def started(command: list[str], folder: Path, env: dict) -> subprocess.Popen:
+    folder.mkdir(parents=True)
+    return subprocess.Popen(command, cwd=folder, env=env, stdout=subprocess.DEVNULL,
+                            stderr=open(folder / "log.txt", "w"))
+
+
+def test_dask_workers_grade_as_jobs_does_even_when_one_dies_mid_shard(lab00, tmp_path):
+    """A real Dask scheduler and two workers on 127.0.0.1, each in its own folder as if on its own
+    machine; one worker is killed while it grades a shard: the shard is graded again by the other,
+    every student has one row and one gradebook entry, and the rows are the `--jobs` run's."""
+    from distributed import Client
+
+    course = make_course(tmp_path / "course")
+    for student in ON_DASK:
+        shutil.copytree(lab00["source"] / student, tmp_path / "incoming" / student)
+    env = {k: v for k, v in os.environ.items() if k != "RNNLAB_PROFILE"}
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        address = f"tcp://127.0.0.1:{probe.getsockname()[1]}"
+    dask = str(Path(sys.executable).with_name("dask"))
+    processes = {"scheduler": started([dask, "scheduler", "--host", "127.0.0.1", "--port",
+                                       address.rsplit(":", 1)[1], "--no-dashboard"],
+                                      tmp_path / "scheduler", env)}
+    try:
+        for name in ("w1", "w2"):
+            processes[name] = started([dask, "worker", address, "--name", name, "--nthreads", "1",
+                                       "--no-nanny", "--no-dashboard", "--host", "127.0.0.1",
+                                       "--local-directory", str(tmp_path / name)], tmp_path / name, env)
+        with Client(address, timeout="60s") as client:
+            client.wait_for_workers(2, timeout=120)
+            grading = subprocess.Popen(
+                [sys.executable, "-m", "grader", "--course", str(course), "grade",
+                 str(tmp_path / "incoming"), "--lab", LAB00, "--cell-timeout", "20",
+                 "--notebook-timeout", "90", "--memory-mb", "1536", "--scheduler", address,
+                 "--shard-size", "2"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                text=True)
+            victim = None
+            for _ in range(600):
+                busy = [w for w, keys in client.processing().items() if keys]
+                if busy:
+                    time.sleep(5)  # well into the shard: its set-up is done, a notebook is running
+                    victim = client.scheduler_info()["workers"][busy[0]]["name"]
+                    processes[victim].kill()
+                    break
+                time.sleep(0.2)
+            output = grading.communicate(timeout=1200)[0]
+        assert victim, "no worker ever received a shard"
+        assert grading.returncode == 0, output[-5000:]
+    finally:
+        for process in processes.values():
+            process.kill()
+            process.wait(timeout=30)
+    rows = read_csv(course / "course_work" / "grades.csv")
+    assert sorted(o.student for o in rows) == sorted(ON_DASK)
+    assert {o.student: o for o in rows} == {s: lab00["outcomes"][s] for s in ON_DASK}
+    with sqlite3.connect(course / "course_work" / "gradebook.db") as db:
+        entries = [student for student, in db.execute("SELECT student_id FROM submitted_assignment")]
+    graded = [s for s in ON_DASK if lab00["outcomes"][s].status not in ("error", "timeout")]
+    assert sorted(entries) == sorted(graded), "one gradebook entry per graded student, none twice"
+    assert not list((course / "course_work" / ".workers").iterdir())
 
 
 def test_grading_again_keeps_the_manual_grades_and_comments(lab00, tmp_path):

@@ -187,8 +187,8 @@ def test_export_gradebook_refuses_students_missing_from_the_roster(tmp_path, ros
 
 @pytest.mark.filterwarnings("ignore::sqlalchemy.exc.SAWarning")  # nbgrader's own models
 def test_export_per_question_lists_every_grade_cell(tmp_path):
-    db = tmp_path / "gradebook.db"
-    with open_gradebook(tmp_path, "course") as gb:
+    db = f"sqlite:///{tmp_path / 'gradebook.db'}"
+    with open_gradebook(db, "course") as gb:
         gb.add_assignment("lab01")
         gb.add_notebook("lab01", "lab01")
         for name, points in (("softmax", 2), ("optional_bonus", 1)):

@@ -4,7 +4,8 @@ processes on 127.0.0.1, one thread each), and the coordinator's merge time per s
 
 The batch: STUDENTS honest submissions of lab 00 (the solution, the blank notebook and the partial
 example, repeated under different student ids), graded under the grading profile with course.toml's
-limits, into a fresh copy of the course each time. Notebooks per minute = STUDENTS / wall time.
+limits, into a fresh copy of the course each time. Notebooks per minute = STUDENTS / wall time;
+same_csv_all_three says whether the three runs wrote the same grades.csv.
 """
 
 from __future__ import annotations
@@ -41,8 +42,8 @@ def _batch(folder: Path) -> Path:
     return folder / "batch"
 
 
-def _grade(course: Path, batch: Path, *options: str) -> tuple[float, float]:
-    """(wall seconds, merge seconds) of one `grader grade` run."""
+def _grade(course: Path, batch: Path, *options: str) -> tuple[float, float, str]:
+    """(wall seconds, merge seconds, grades.csv) of one `grader grade` run."""
     env = {k: v for k, v in os.environ.items() if k != "RNNLAB_PROFILE"}
     started = time.perf_counter()
     done = subprocess.run([sys.executable, "-m", "grader", "--course", str(course), "grade",
@@ -52,7 +53,7 @@ def _grade(course: Path, batch: Path, *options: str) -> tuple[float, float]:
     if done.returncode != 0:
         raise RuntimeError(f"grading failed:\n{done.stdout[-3000:]}{done.stderr[-3000:]}")
     merge = re.search(r"merged \d+ submission\(s\) into the gradebook in ([\d.]+) s", done.stdout)
-    return wall, float(merge.group(1))
+    return wall, float(merge.group(1)), (course / "course_work" / "grades.csv").read_text()
 
 
 def _dask_cluster(folder: Path) -> tuple[str, list[subprocess.Popen]]:
@@ -80,18 +81,19 @@ def run() -> dict:
         scratch = Path(scratch)
         batch = _batch(scratch)
         runs = {"jobs1": ["--jobs", "1"], "jobs2": ["--jobs", "2"]}
-        merges = []
+        merges, tables = [], []
         for name, options in runs.items():
             with tempfile.TemporaryDirectory(dir=scratch) as folder:
-                wall, merge = _grade(_course(Path(folder)), batch, *options)
+                wall, merge, table = _grade(_course(Path(folder)), batch, *options)
             figures[f"{name}_wall_s"] = round(wall, 1)
             figures[f"{name}_per_min"] = round(STUDENTS / wall * 60, 2)
             merges.append(merge)
+            tables.append(table)
         address, processes = _dask_cluster(scratch)
         try:
             with tempfile.TemporaryDirectory(dir=scratch) as folder:
-                wall, merge = _grade(_course(Path(folder)), batch, "--scheduler", address,
-                                     "--shard-size", str(SHARD_SIZE))
+                wall, merge, table = _grade(_course(Path(folder)), batch, "--scheduler", address,
+                                            "--shard-size", str(SHARD_SIZE))
         finally:
             for process in processes:
                 process.kill()
@@ -99,6 +101,8 @@ def run() -> dict:
         figures["dask2_wall_s"] = round(wall, 1)
         figures["dask2_per_min"] = round(STUDENTS / wall * 60, 2)
         merges.append(merge)
+        tables.append(table)
+    figures["same_csv_all_three"] = len(set(tables)) == 1
     figures["merge_s_per_100"] = round(max(merges) / STUDENTS * 100, 1)
     figures["load_avg_end"] = round(os.getloadavg()[0], 2)
     return figures

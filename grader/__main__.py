@@ -30,7 +30,7 @@ from pathlib import Path
 
 from . import nbgrader_run, sandbox
 from .answers import export_answers, import_scores
-from .autograde import autograde, open_gradebook, scored, split_max
+from .autograde import autograde, open_gradebook, refresh_penalties, scored, split_max
 from .check_outputs import notebooks_with_outputs
 from .collect import collect, examples_tree
 from .course import EDITIONS, load_course
@@ -168,6 +168,7 @@ def cmd_feedback(course, args) -> int:
                                         db_url=course.gradebook_url)
     reviews = {(o.student, o.lab): o.review for o in read_csv(course.work_dir / "grades.csv")
                } if (course.work_dir / "grades.csv").is_file() else {}
+    refresh_penalties(course)
     for lab in course.labs():
         if any((course.work_dir / "autograded").glob(f"*/{lab}")):
             done = nbgrader_run.run(config, ["generate_feedback", lab, "--force"], cwd=course.root,

@@ -98,14 +98,15 @@ def set_due_dates(course: Course, labs: list[str], db_url: str) -> None:
         gb.db.commit()
 
 
-def grant_extensions(db_url: str, course: Course, tasks: list[Task]) -> None:
-    """Give each student of ``tasks`` their course.toml extension (or none) in a worker's gradebook."""
+def prepare_submissions(db_url: str, course: Course, tasks: list[Task]) -> None:
+    """In a worker's gradebook, give each student of ``tasks`` their course.toml extension (or
+    none) and forget the time of an earlier submission: nbgrader reads this one's from its
+    timestamp.txt, and one without a timestamp.txt has no time."""
     with open_gradebook(db_url, course.course_id) as gb:
         for task in tasks:
-            if task.lab in course.late.due:
-                gb.update_or_create_student(task.student)
-                gb.update_or_create_submission(
-                    task.lab, task.student, extension=course.late.extension(task.lab, task.student))
+            gb.update_or_create_student(task.student)
+            gb.update_or_create_submission(task.lab, task.student, timestamp=None,
+                                           extension=course.late.extension(task.lab, task.student))
 
 
 def _worker(
@@ -119,7 +120,7 @@ def _worker(
     for lab in labs:
         shutil.copytree(course.source_dir / lab, copy / "solutions" / lab)
     private_gradebook(course, copy, labs)
-    grant_extensions(gradebook_url(work), course, tasks)
+    prepare_submissions(gradebook_url(work), course, tasks)
     for task in tasks:
         shutil.copytree(
             course.work_dir / "submitted" / task.student / task.lab,
@@ -314,6 +315,19 @@ def split_score(submission) -> tuple[float, float]:
     grades = [grade for notebook in submission.notebooks for grade in notebook.grades]
     optional = sum(float(grade.score) for grade in grades if is_optional(grade.name))
     return round(float(submission.score) - optional, 2), optional
+
+
+def refresh_penalties(course: Course) -> None:
+    """Set nbgrader's late penalty of every submission from its current score (manual grades
+    included), so that feedback pages show what grades.csv counts."""
+    with open_gradebook(course.gradebook_url, course.course_id) as gb:
+        for assignment in gb.assignments:
+            for submission in gb.assignment_submissions(assignment.name):
+                left = course.late.penalty_for(submission.total_seconds_late, float(submission.score))
+                for notebook in submission.notebooks:
+                    notebook.late_submission_penalty = min(left, float(notebook.score)) or None
+                    left -= notebook.late_submission_penalty or 0.0
+        gb.db.commit()
 
 
 def scored(submission, policy: LatePolicy) -> tuple[float, float, str]:

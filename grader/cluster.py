@@ -89,8 +89,7 @@ def grade_on_cluster(course: Course, tasks: list[Task], scheduler: str,
     shards = [make_shard(course, tasks[i:i + shard_size]) for i in range(0, len(tasks), shard_size)]
     finished = []
     with Client(scheduler, timeout="30s") as client:
-        futures = [client.submit(grade_shard, shard, pure=False, key=f"grade-shard-{i}")
-                   for i, shard in enumerate(shards)]
+        futures = [client.submit(grade_shard, shard, pure=False) for shard in shards]
         for future in as_completed(futures):
             results, packed = future.result()
             finished.append((_unpacked(course, packed), results))

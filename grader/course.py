@@ -37,7 +37,7 @@ GRADING_DEFAULTS = {
 
 
 EDITIONS = ("class", "self-study")
-SHARD_SIZE = 10  # students per Dask task (grader/cluster.py): each pays ~5 s of set-up per lab
+SHARD_SIZE = 10  # students per Dask task (grader/cluster.py); each task pays a gradebook and a feedback pass
 
 
 @dataclass(frozen=True)

@@ -15,9 +15,10 @@ it from the time the LMS stored with the file in its download. A lab with a due 
 submission has no time is graded as on time and marked "no submission time" in grades.csv.
 
 nbgrader applies the penalty while it autogrades (AssignLatePenalties with the plugin configured
-here) and shows it on its pages. grades.csv works it out again from the current score each time it
-is written, so points a person gives later (written answers) are penalised the same way; it comes
-off the lab's required score first, then off its extra credit.
+here) and its feedback pages show it. grades.csv works it out again from the current score each
+time it is written, and `grader feedback` sets it again before writing the pages, so points a
+person gives later (written answers) are penalised the same way; it comes off the lab's required
+score first, then off its extra credit.
 """
 
 from __future__ import annotations

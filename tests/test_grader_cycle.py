@@ -612,7 +612,7 @@ def test_two_graders_importing_at_once_into_postgresql_lose_nothing(on_postgres,
         assert gb.find_grade("softmax_question", "getting_started", LAB00, "partial").manual_score == 0
 
 
-ON_DASK = ["full", "partial", "html_injection", "os_exit"]
+ON_DASK = ["full", "blank", "partial", "html_injection", "os_exit"]
 
 
 def started(command: list[str], folder: Path, env: dict) -> subprocess.Popen:

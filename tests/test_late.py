@@ -11,6 +11,7 @@ import zipfile
 from datetime import datetime
 
 import pytest
+from nbgrader.api import Gradebook
 from test_grader_cycle import LAB00, REPO, grade, make_course
 
 from grader.late import LatePolicy, after_penalty, parse_timestamp, read_policy
@@ -94,7 +95,8 @@ timezone = "Europe/Zurich"
 extended = 2026-10-09T23:59:00
 """
 TIMES = {"ontime": "2026-10-05T23:00:00", "late": "2026-10-07T09:00:00+02:00",
-         "extended": "2026-10-08T12:00:00Z", "garbled": "the night before"}
+         "verylate": "2026-10-12T12:00:00Z", "extended": "2026-10-08T12:00:00Z",
+         "garbled": "the night before"}
 
 
 @pytest.fixture(scope="module")
@@ -121,6 +123,7 @@ def test_late_work_loses_points_per_day_and_the_csv_says_why(late_course):
     assert {s: (o.score, o.late) for s, o in rows.items()} == {
         "ontime": (3.0, "on time"),
         "late": (1.0, "late by 1 d 9 h: -2 points"),  # 33 h 1 min after 23:59 Zurich: two days
+        "verylate": (0.0, "late by 6 d 14 h: -3 points"),  # seven days, at most the score
         "extended": (3.0, "on time (extension)"),
         "untimed": (3.0, "no submission time: counted as on time"),
         "garbled": (3.0, "no submission time: counted as on time"),
@@ -137,8 +140,8 @@ def test_nbgrader_applied_the_same_penalty_and_export_keeps_it(late_course):
             "SELECT submitted_assignment.student_id, submitted_notebook.late_submission_penalty "
             "FROM submitted_notebook JOIN submitted_assignment "
             "ON submitted_notebook.assignment_id = submitted_assignment.id"))
-    assert penalties == {"ontime": None, "late": 2.0, "extended": None, "untimed": None,
-                         "garbled": None}
+    assert penalties == {"ontime": None, "late": 2.0, "verylate": 3.0, "extended": None,
+                         "untimed": None, "garbled": None}
     before = read_csv(course / "course_work" / "grades.csv")
     subprocess.run([sys.executable, "-m", "grader", "--course", str(course), "export"],
                    check=True, capture_output=True)
@@ -163,3 +166,20 @@ def test_intake_command_warns_where_canvas_late_flag_and_zip_time_disagree(tmp_p
     assert done.returncode == 0, done.stderr
     assert "ada                  2026-10-05 10:00 UTC lovelaceada_LATE_101_1_a.ipynb LATE" in done.stdout
     assert "for ada: check their times" in done.stderr
+
+
+def test_points_given_later_are_penalised_too_in_the_csv_and_the_feedback(late_course):
+    """A written answer graded after autograding raises the score and so the capped penalty."""
+    course, _ = late_course
+    with Gradebook(f"sqlite:///{course / 'course_work' / 'gradebook.db'}", "rnn-labs") as gb:
+        gb.find_grade("softmax_question", "getting_started", LAB00, "verylate").manual_score = 1
+        gb.find_grade("softmax_question", "getting_started", LAB00, "ontime").manual_score = 1
+        gb.db.commit()
+    for command in ("export", "feedback"):
+        subprocess.run([sys.executable, "-m", "grader", "--course", str(course), command],
+                       check=True, capture_output=True, timeout=600)
+    rows = {o.student: o for o in read_csv(course / "course_work" / "grades.csv")}
+    assert (rows["verylate"].score, rows["verylate"].late) == (0.0, "late by 6 d 14 h: -4 points")
+    assert (rows["ontime"].score, rows["ontime"].late) == (4.0, "on time")
+    page = (course / "course_work" / "feedback" / "verylate" / LAB00 / "getting_started.html").read_text()
+    assert "Late submission penalty (Score: -4.0)" in page

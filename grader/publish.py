@@ -167,7 +167,7 @@ def requirement_name(requirement: str) -> str:
 
 
 def dropped_requirements(pyproject: Path) -> set[str]:
-    """Names only the unpublished extras (grader, dev) need."""
+    """Names only the unpublished extras (grader, scale, dev) need."""
     project = tomllib.loads(pyproject.read_text())["project"]
     extras = project["optional-dependencies"]
     kept = {requirement_name(r) for r in project["dependencies"]}
@@ -193,7 +193,7 @@ def student_pyproject(text: str) -> str:
     kept = [section for section in sections
             if not section.startswith(("[tool.ruff", "[tool.pytest"))]
     lines = [line for line in "\n".join(kept).splitlines()
-             if not re.match(r"(grader|dev) = \[", line)]
+             if not re.match(r"(grader|scale|dev) = \[", line)]
     published = "\n".join(lines).rstrip("\n") + "\n"
     edits = {
         'include = ["rnnlab*", "grader*"]': 'include = ["rnnlab*"]',

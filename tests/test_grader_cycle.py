@@ -649,7 +649,7 @@ def test_dask_workers_grade_as_jobs_does_even_when_one_dies_mid_shard(lab00, tmp
                 [sys.executable, "-m", "grader", "--course", str(course), "grade",
                  str(tmp_path / "incoming"), "--lab", LAB00, "--cell-timeout", "20",
                  "--notebook-timeout", "90", "--memory-mb", "1536", "--scheduler", address,
-                 "--shard-size", "2"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                 "--shard-size", "3"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                 text=True)
             victim = None
             for _ in range(600):

@@ -26,7 +26,7 @@ from pathlib import Path
 import nbformat
 
 from .course import Course
-from .late import read_timestamp
+from .late import read_timestamp, timestamp_text
 
 STUDENT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
 NAME_MAX = 255  # bytes in one path component (Linux)
@@ -238,7 +238,7 @@ def _copy_timestamp(lab_dir: Path, target: Path, zone: str) -> list[str]:
         moment = read_timestamp(lab_dir / TIMESTAMP, zone)
     except (OSError, ValueError) as error:
         return [f"{TIMESTAMP} ignored ({error}): submission time unknown"]
-    (target / TIMESTAMP).write_text(moment.isoformat() + "+00:00\n")
+    (target / TIMESTAMP).write_text(timestamp_text(moment))
     return []
 
 

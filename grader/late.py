@@ -129,6 +129,11 @@ def parse_timestamp(text: str, zone: str) -> datetime:
                          ) from None
 
 
+def timestamp_text(moment: datetime) -> str:
+    """What timestamp.txt holds for ``moment`` (naive UTC): ISO 8601 with its offset."""
+    return moment.isoformat() + "+00:00\n"
+
+
 def read_timestamp(path, zone: str) -> datetime:
     """The time in a student's timestamp.txt (never following a link or blocking on a pipe)."""
     fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)

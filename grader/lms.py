@@ -52,7 +52,7 @@ from pathlib import Path
 
 from .collect import MIB, STUDENT_ID, TIMESTAMP, _extract, _zip_entry_problem, shown
 from .course import GRADING_DEFAULTS
-from .late import as_utc
+from .late import as_utc, timestamp_text
 from .report import Outcome
 
 LMSES = ("canvas", "moodle")
@@ -254,7 +254,7 @@ def intake(archive: Path, roster: list[RosterEntry], lms: str, lab: str, noteboo
             report.mapped.append(entry)
             report.late[student] = late
             report.times[student] = as_utc(datetime(*info.date_time), zone)
-            (target.parent / TIMESTAMP).write_text(report.times[student].isoformat() + "+00:00\n")
+            (target.parent / TIMESTAMP).write_text(timestamp_text(report.times[student]))
     report.missing = [entry.student for entry in roster if entry.student not in claims]
     return report
 

@@ -16,7 +16,8 @@ import tempfile
 from pathlib import Path
 
 AUTOGRADE_STEPS = [
-    "grader.sandbox.SandboxedExecute",
+    "grader.pipeline.execute.ProbingExecute",
+    "grader.pipeline.judge.JudgeTests",
     "nbgrader.preprocessors.IgnorePattern",
     "nbconvert.preprocessors.ClearMetadataPreprocessor",
     "nbgrader.preprocessors.LimitOutput",
@@ -84,6 +85,7 @@ def course_config(
                                       "output_limit": grading["output_kb_per_cell"] * 1024}
     if policy:
         config["SandboxedKernelManager"] = {"policy": policy, "runtime_root": runtime_root}
+        config["JudgeTests"] = {"policy": policy, "runtime_root": runtime_root}
     config.update(late_penalty or {})
     return config
 

@@ -289,8 +289,9 @@ class SandboxedExecute(Execute):
     longer than ``notebook_timeout`` even when every cell is slow. Before the first cell the
     kernel receives grader/guard.py (a snapshot of the testing machinery), and before every
     autograded test cell the guard restores it; a test cell whose clean state cannot be restored
-    is not run and scores 0. Outputs past ``output_limit`` bytes in one cell are dropped (errors
-    are always kept).
+    is not run and scores 0. Outputs past ``output_limit`` bytes in one cell are dropped,
+    whatever their mime type; errors are always kept, cut to a readable size; display updates
+    are ignored, so an output never grows after it was counted.
     """
 
     notebook_timeout = Integer(600, help="seconds for the whole notebook").tag(config=True)
@@ -328,7 +329,7 @@ class SandboxedExecute(Execute):
     start_new_kernel_client = run_sync(async_start_new_kernel_client)
 
     async def async_execute_cell(self, cell, cell_index, execution_count=None, store_history=True):
-        if _is_test_cell(cell) and not await self._run_silently(RESET):
+        if is_test_cell(cell) and not await self._run_silently(RESET):
             cell.outputs = [nbformat.v4.new_output(
                 "error", ename="GraderIntegrityError",
                 evalue="the grader could not restore a clean state for this test (the notebook "
@@ -346,10 +347,13 @@ class SandboxedExecute(Execute):
         return bool(reply) and reply["content"].get("status") == "ok"
 
     def output(self, outs, msg, display_id, cell_index):
-        if msg["msg_type"] == "error":
-            return super().output(outs, msg, display_id, cell_index)
         content = msg["content"]
-        size = len(json.dumps(content.get("data") or content.get("text") or ""))
+        if msg["msg_type"] == "error":  # kept whatever the budget, but cut to a readable size
+            content["evalue"] = str(content.get("evalue", ""))[:ERROR_CHARS]
+            content["traceback"] = [str(line)[:ERROR_CHARS] for line in
+                                    list(content.get("traceback") or [])[-ERROR_LINES:]]
+            return super().output(outs, msg, display_id, cell_index)
+        size = len(json.dumps(content, default=str))  # every mime type, metadata included
         used = self._output_bytes.get(cell_index, 0)
         self._output_bytes[cell_index] = used + size
         if used + size <= self.output_limit:
@@ -360,14 +364,20 @@ class SandboxedExecute(Execute):
                 text=f"\n... further output of this cell dropped (over {self.output_limit:,} bytes)\n"))
         return None
 
+    def _update_display_id(self, display_id, msg):
+        """Outputs, once kept, never change: a display update could swap a small output for a
+        huge one after the cap was applied (updates only animate progress, not needed here)."""
 
+
+ERROR_CHARS = 2000
+ERROR_LINES = 40
 GUARD_SOURCE = Path(__file__).with_name("guard.py").read_text()
 GUARDED_MODULES = ["numpy", "numpy.testing", "math"]
 TORCH_MODULES = ["torch", "torch.testing"]
 RESET = "__import__('sys').modules['_grader_guard'].reset()"
 
 
-def _is_test_cell(cell) -> bool:
+def is_test_cell(cell) -> bool:
     """An autograded code test cell: graded, not an answer cell."""
     meta = cell.get("metadata", {}).get("nbgrader") or {}
     return cell.cell_type == "code" and bool(meta.get("grade")) and not meta.get("solution")

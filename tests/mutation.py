@@ -39,10 +39,12 @@ cell by cell under the ``grading`` profile, as autograding does (``NBGRADER_EXEC
 variant: the global names the kernel did not have before the answer cell are deleted (so nothing a
 previous variant defined survives), the variant's cell runs, then every code cell after it up to
 the exercise's last test cell, and each of the exercise's test cells is scored with the course's
-rule (``grader.scoring.test_cell_score``: 0 if the cell raised, else its points). Then the
-original cell and the same cells run again, and the notebook goes on. Every cell has the grader's
-per-cell time limit (``course.toml``); a cell over it is interrupted and counts as raised, so a
-variant that hangs is killed only if one of its test cells failed.
+rule (``grader.scoring.test_cell_score``: 0 if the cell raised, else its points); a probe-and-judge
+test cell runs as the grader runs it: its probes in the kernel, its judges in a fresh judge
+process, the verdict as its outputs (rnnlab/probing.py). Then the original cell and the same cells
+run again, and the notebook goes on. Every cell has the grader's per-cell limit (``course.toml``);
+a cell over it is interrupted and counts as raised, so a variant that hangs is killed only if one
+of its test cells failed.
   - a mutant is killed when one of its exercise's test cells scores less than the solution's;
   - an equivalent must keep full points on every test cell of its exercise;
   - the solution must score full points on every test cell of the notebook;
@@ -74,7 +76,10 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from grader.pipeline.execute import ProbeRun, kernel_problem, probe_code, probe_parts  # noqa: E402
+from grader.pipeline.judge import judge, request, verdict_outputs  # noqa: E402
 from grader.scoring import raised, test_cell_score  # noqa: E402
+from rnnlab.probing import MIME  # noqa: E402
 
 MUTANTS_DIR = Path(__file__).resolve().parent / "mutants"
 MIN_MUTANTS = 3
@@ -348,15 +353,42 @@ class _Kernel:
                 traceback=content.get("traceback", [])))
 
     def run(self, cell, index: int):
-        """Execute a copy of ``cell`` (the notebook's own cells keep their outputs clean)."""
+        """Execute a copy of ``cell``; the notebook's own cells stay as they are (nbclient puts
+        the cell it ran in their place)."""
+        cells = self.client.nb.cells
+        original = cells[index]
         cell = copy.deepcopy(cell)
         self.client.execute_cell(cell, index)
+        cells[index] = original
         return cell
 
     def code(self, source: str) -> None:
         """Run bookkeeping code in the kernel; it must not fail."""
         cell = self.run(nbformat.v4.new_code_cell(source), 0)
         assert not raised(cell), f"runner code failed in the kernel: {_error(cell)}"
+
+
+PROBE_LIMIT = 16 * 2**20  # the grader's default limits on probe data (grader/pipeline)
+DECODED_LIMIT = 256 * 2**20
+
+
+def run_test(kernel: _Kernel, cell, index: int):
+    """Run a test cell as the grader does: a probe-and-judge cell's probes in the kernel, its
+    judges in a fresh judge process, the verdict as its outputs; an older cell as it is."""
+    test = probe_parts(cell)
+    if test is None:
+        return kernel.run(cell, index)
+    probing = copy.deepcopy(cell)
+    probing.source = probe_code(test)
+    ran = kernel.run(probing, index)
+    probes = ProbeRun(_meta(cell)["grade_id"], test.judges, list(test.pairs))
+    for output in ran.outputs:
+        if output.get("output_type") == "display_data" and MIME in output.get("data", {}):
+            probes.take(output["data"][MIME], PROBE_LIMIT)
+    probes.problem = probes.problem or kernel_problem(ran)
+    (verdict,) = judge(request([probes], DECODED_LIMIT))
+    ran.outputs = verdict_outputs(verdict)
+    return ran
 
 
 def run(the_plan: Plan) -> Result:
@@ -379,9 +411,10 @@ def run(the_plan: Plan) -> Result:
                     for variant, source in exercise.variants:
                         outcomes.append(_try(kernel, nb, exercise, variant, source))
                     _forget(kernel)
-                ran = kernel.run(cell, index)
                 meta = _meta(cell)
-                if meta.get("grade") and not meta.get("solution"):
+                is_test = meta.get("grade") and not meta.get("solution")
+                ran = run_test(kernel, cell, index) if is_test else kernel.run(cell, index)
+                if is_test:
                     solution[meta["grade_id"]] = (test_cell_score(ran), float(meta["points"]),
                                                   _error(ran))
     return Result(the_plan, outcomes, solution, time.perf_counter() - start)
@@ -405,7 +438,8 @@ def _try(kernel: _Kernel, nb, exercise: Exercise, variant: Variant, source: str)
     for index in range(exercise.index + 1, exercise.last + 1):
         if nb.cells[index].cell_type != "code":
             continue
-        ran = kernel.run(nb.cells[index], index)
+        ran = run_test(kernel, nb.cells[index], index) if index in tests else kernel.run(
+            nb.cells[index], index)
         if index in tests:
             test_id = tests[index]
             scores[test_id] = test_cell_score(ran)

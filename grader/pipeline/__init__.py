@@ -1,0 +1,1 @@
+"""The grading pipeline: execute (probe in the sandbox) -> judge (outside it)."""

@@ -1,0 +1,109 @@
+"""Judge the probes of a submission in a fresh interpreter that no student code has touched.
+
+After the kernel is gone, ``JudgeTests`` (an nbgrader preprocessor, after the execute step) sends
+every probe-and-judge test cell's judge code and probe data to one new Python process,
+``python -I -m rnnlab.probing``, which imports nothing of nbgrader, the notebook or the student.
+It runs in the same sandbox as the kernel (no network, read-only files, memory and time limits),
+decodes the data without pickle and within size limits, runs each judge on it, and answers with
+one verdict per cell. The verdict becomes the cell's only output: what the judge printed, and an
+error when it failed, so the course's scoring rule (grader/scoring.py) turns it into points. A
+cell the judge did not answer for keeps its "not judged" error and scores 0. Judges' tracebacks
+never leave the process: a failure shows the assertion's message only, so no test code reaches a
+feedback page.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+import nbformat
+from nbgrader.preprocessors import NbGraderPreprocessor
+from traitlets import Dict, Integer, Unicode
+
+from .. import sandbox
+
+
+def judge_command() -> list[str]:
+    """How the judge process is started: an isolated interpreter (no PYTHONPATH, no user site,
+    not the current folder) of this environment."""
+    return [sys.executable, "-I", "-m", "rnnlab.probing"]
+
+
+def request(runs, max_bytes: int) -> list[dict]:
+    """The JSON-able runs of ``runs`` (ProbeRun objects), in the order given."""
+    return [{"grade_id": r.grade_id, "judges": r.judges, "pairs": r.pairs,
+             "messages": {str(k): v for k, v in r.messages.items()}, "problem": r.problem,
+             "max_bytes": max_bytes} for r in runs]
+
+
+def judge(runs: list[dict], wrap=lambda argv: argv, timeout: float = 300,
+          env: dict | None = None) -> list[dict]:
+    """Verdicts for ``runs`` from a fresh judge process (started through ``wrap``); if the
+    process fails, every run gets a failed verdict saying why."""
+    try:
+        done = subprocess.run(wrap(judge_command()), input=json.dumps(runs), text=True,
+                              capture_output=True, timeout=timeout, env=env)
+        verdicts = json.loads(done.stdout) if done.returncode == 0 else None
+        last = (done.stderr.strip().splitlines() or [f"exit status {done.returncode}"])[-1]
+        why = f"the judge stopped: {last[:200]}"
+    except subprocess.TimeoutExpired:
+        verdicts, why = None, f"the judge ran over {timeout:.0f} s"
+    except json.JSONDecodeError:
+        verdicts, why = None, "the judge's answer was unreadable"
+    if not isinstance(verdicts, list) or len(verdicts) != len(runs):
+        return [{"passed": False, "printed": "", "message": why} for _ in runs]
+    return verdicts
+
+
+def verdict_outputs(verdict: dict) -> list:
+    """A test cell's outputs for a verdict: what the judge printed, and an error if it failed."""
+    outputs = []
+    if verdict.get("printed"):
+        outputs.append(nbformat.v4.new_output("stream", name="stdout", text=verdict["printed"]))
+    if not verdict.get("passed"):
+        message = str(verdict.get("message", "a test failed"))
+        outputs.append(nbformat.v4.new_output("error", ename="TestFailed", evalue=message,
+                                              traceback=[f"TestFailed: {message}"]))
+    return outputs
+
+
+class JudgeTests(NbGraderPreprocessor):
+    """Turn the probes that the execute step kept into verdicts (module doc)."""
+
+    policy = Dict(help="sandbox policy from grader.sandbox.default_policy").tag(config=True)
+    runtime_root = Unicode("", help="folder for the judge's scratch folder").tag(config=True)
+    timeout = Integer(300, help="seconds for judging one notebook").tag(config=True)
+    max_bytes = Integer(256 * 2**20, help="bytes of decoded probe data per test").tag(config=True)
+
+    def preprocess(self, nb, resources):
+        probes = resources.get("grader_probes") or {}
+        if not probes:
+            return nb, resources
+        indices = sorted(probes)
+        runs = request([probes[i] for i in indices], self.max_bytes)
+        scratch = tempfile.mkdtemp(prefix="j", dir=self.runtime_root or None)
+        try:
+            verdicts = judge(runs, wrap=lambda argv: self._wrap(argv, scratch),
+                             timeout=self.timeout, env=self._env(scratch))
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+        for index, verdict in zip(indices, verdicts):
+            nb.cells[index].outputs = verdict_outputs(verdict)
+        return nb, resources
+
+    def _wrap(self, argv: list[str], scratch: str) -> list[str]:
+        if not self.policy:
+            return argv
+        workdir = os.path.join(scratch, "work")
+        os.makedirs(workdir, exist_ok=True)
+        os.chmod(scratch, 0o711)
+        return sandbox.wrap_command(argv, workdir, scratch, self.policy)
+
+    def _env(self, scratch: str) -> dict:
+        home = "/tmp" if self.policy.get("mode") == "bwrap" else scratch
+        return sandbox.kernel_env(os.environ, home)

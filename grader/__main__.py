@@ -6,6 +6,8 @@
                  course_work/submissions/ if present, else the bundled examples), autograde in
                  parallel sandboxes, write feedback HTML and course_work/grades.csv
   feedback       regenerate feedback HTML after manual grading (nbgrader formgrader)
+  accept --lab L STUDENT [...]
+                 give back the test points withheld for review (status `needs review`)
   intake ZIP --lms canvas|moodle --lab L
                  a Canvas or Moodle submissions download into course_work/submissions/
   export         write the CSV again from the gradebook (after manual grading); with
@@ -26,11 +28,12 @@ import argparse
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from . import nbgrader_run, sandbox
 from .answers import export_answers, import_scores
-from .autograde import autograde, open_gradebook, refresh_penalties, scored, split_max
+from .autograde import accept, autograde, open_gradebook, refresh_penalties, scored, split_max, waiting
 from .check_outputs import notebooks_with_outputs
 from .collect import collect, examples_tree
 from .course import EDITIONS, load_course
@@ -61,9 +64,13 @@ def parse(argv: list[str]) -> argparse.Namespace:
     grade.add_argument("--lab", action="append", help="only this lab (repeatable)")
     grade.add_argument("--cell-timeout", type=int, help="seconds per cell (course.toml default)")
     grade.add_argument("--notebook-timeout", type=int, help="seconds per notebook")
-    grade.add_argument("--memory-mb", type=int, help="memory limit of each kernel (RLIMIT_DATA)")
+    grade.add_argument("--memory-mb", type=int, help="memory of each kernel, its processes "
+                       "together and each one (course.toml sandbox_memory_mb, memory_mb)")
     grade.add_argument("--csv", type=Path, help="where to write the CSV (course_work/grades.csv)")
     sub.add_parser("feedback", help="regenerate feedback HTML from the gradebook")
+    take_back = sub.add_parser("accept", help="give back test points withheld for review")
+    take_back.add_argument("--lab", required=True)
+    take_back.add_argument("students", nargs="+", help="the students whose submission you looked at")
     export = sub.add_parser("export", help="write the CSV from the gradebook")
     export.add_argument("--csv", type=Path)
     export.add_argument("--format", choices=FORMATS, help="also the LMS's gradebook import")
@@ -124,7 +131,7 @@ def cmd_grade(course, args) -> int:
     if args.notebook_timeout:
         limits["notebook_timeout_s"] = args.notebook_timeout
     if args.memory_mb:
-        limits["memory_mb"] = args.memory_mb
+        limits["memory_mb"] = limits["sandbox_memory_mb"] = args.memory_mb
     course = type(course)(**{**course.__dict__, "grading": limits})
     mode = sandbox.available_mode()
     print(f"sandbox: {mode}")
@@ -191,7 +198,8 @@ def cmd_export(course, args) -> int:
         for assignment in gb.assignments:
             for submission in gb.assignment_submissions(assignment.name):
                 key = (submission.student.id, assignment.name)
-                status = "needs manual grading" if submission.needs_manual_grade else "graded"
+                written, held = waiting(submission)
+                status = "needs review" if held else "needs manual grading" if written else "graded"
                 reason, review = (reasons[key].reason, reasons[key].review) if key in reasons else ("", "")
                 if status == "graded":
                     reason = reason.replace(WAITING, "")
@@ -210,6 +218,24 @@ def cmd_export(course, args) -> int:
         export_per_question(course.gradebook_url, course.course_id, questions)
         print(f"{args.format} gradebook import: {lms_file}; per question: {questions}")
     return 0
+
+
+def cmd_accept(course, args) -> int:
+    """Give back withheld points, mark the review column, then grades.csv and feedback again."""
+    if args.lab not in course.labs():
+        raise ValueError(f"unknown lab {args.lab!r}: the labs are {', '.join(course.labs())}")
+    rows = course.work_dir / "grades.csv"
+    outcomes = read_csv(rows) if rows.is_file() else []
+    for student in args.students:
+        given = accept(course, args.lab, student)
+        print(f"{student} ({args.lab}): {given:g} point(s) given back, as judged")
+        outcomes = [replace(o, review=f"{o.review} (accepted after review)")
+                    if (o.student, o.lab) == (student, args.lab) and o.review
+                    and not o.review.endswith("(accepted after review)") else o for o in outcomes]
+    if outcomes:
+        write_csv(outcomes, rows)
+    export = argparse.Namespace(csv=None, format=None)
+    return cmd_export(course, export) or cmd_feedback(course, export)
 
 
 def roster_of(course) -> Path:
@@ -282,7 +308,7 @@ def cmd_check_outputs(course, args) -> int:
 
 COMMANDS = {"release": cmd_release, "publish": cmd_publish, "grade": cmd_grade, "feedback": cmd_feedback,
             "export": cmd_export, "intake": cmd_intake, "formgrade": cmd_formgrade, "answers": cmd_answers,
-            "similarity": cmd_similarity, "check-outputs": cmd_check_outputs}
+            "similarity": cmd_similarity, "check-outputs": cmd_check_outputs, "accept": cmd_accept}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -29,8 +29,9 @@ from . import nbgrader_run, sandbox
 from .collect import STUDENT_ID, Collected
 from .course import SHARD_SIZE, Course
 from .feedback import sanitise_folder
-from .integrity import review_note
+from .integrity import judged, review, withheld
 from .late import LatePolicy, after_penalty, late_note, nbgrader_config
+from .pipeline.rebuild import rebuild
 from .report import Outcome, compare_with_release, diagnose, is_optional
 
 GRACE_S = 60  # extra wall time for nbgrader itself on top of the notebook limit
@@ -44,12 +45,15 @@ class Task:
 
 @dataclass
 class Graded:
-    """What one child `nbgrader autograde` run left behind."""
+    """What one child `nbgrader autograde` run left behind, and what the rebuild on the release
+    put back or dropped (grader/pipeline/rebuild.py)."""
 
     task: Task
     returncode: int
     log: str
     seconds: float
+    notes: list[str] = dataclasses.field(default_factory=list)
+    review: str = ""  # why a person should look; its test cells are withheld (grader/integrity.py)
 
 
 def gradebook_url(work_dir: Path) -> str:
@@ -121,11 +125,7 @@ def _worker(
         shutil.copytree(course.source_dir / lab, copy / "solutions" / lab)
     private_gradebook(course, copy, labs)
     prepare_submissions(gradebook_url(work), course, tasks)
-    for task in tasks:
-        shutil.copytree(
-            course.work_dir / "submitted" / task.student / task.lab,
-            work / "submitted" / task.student / task.lab,
-        )
+    rebuilt = {task: _copy_rebuilt(course, copy, task) for task in tasks}
     uid = sandbox.sandbox_uid(index)
     policy = sandbox.default_policy(course.grading, uid)
     config = nbgrader_run.course_config(
@@ -141,13 +141,51 @@ def _worker(
             args = ["autograde", task.lab, "--student", task.student, "--force"]
             done = nbgrader_run.run(config, args, timeout=limit, cwd=copy)
             seconds = time.monotonic() - started
-            results.append(Graded(task, done.returncode, done.stdout + done.stderr, seconds))
+            flagged = _withhold(course, copy, task) if done.returncode == 0 else ""
+            results.append(Graded(task, done.returncode, done.stdout + done.stderr, seconds,
+                                  rebuilt[task], flagged))
         for lab in sorted({task.lab for task in tasks}):
             nbgrader_run.run(config, ["generate_feedback", lab, "--force"], cwd=copy,
                              timeout=course.grading["feedback_timeout_s"])
     finally:
         shutil.rmtree(runtime_root, ignore_errors=True)
     return copy, results
+
+
+def _copy_rebuilt(course: Course, copy: Path, task: Task) -> list[str]:
+    """Copy one submission into a worker's course copy, each notebook rebuilt on its released
+    notebook (grader/pipeline/rebuild.py); returns what the rebuild put back or dropped."""
+    target = copy / "work" / "submitted" / task.student / task.lab
+    shutil.copytree(course.work_dir / "submitted" / task.student / task.lab, target)
+    notes = []
+    for released in sorted((course.release_dir / task.lab).glob("*.ipynb")):
+        mine = target / released.name
+        if mine.is_file():
+            nb, said = rebuild(nbformat.read(mine, as_version=4),
+                               nbformat.read(released, as_version=4),
+                               course.grading["output_kb_per_cell"] * 1024)
+            nbformat.write(nb, mine)
+            notes += said
+    return notes
+
+
+def _withhold(course: Course, copy: Path, task: Task) -> str:
+    """Scan what a worker graded (grader/integrity.py); in a flagged notebook, the test cells
+    from the first flagged cell on score 0 and wait for a person. Returns the review note."""
+    notes = []
+    folder = copy / "work" / "autograded" / task.student / task.lab
+    with open_gradebook(gradebook_url(copy / "work"), course.course_id) as gb:
+        for path in sorted(folder.glob("*.ipynb")):
+            nb = nbformat.read(path, as_version=4)
+            found = review(nb, nbformat.read(copy / "solutions" / task.lab / path.name, as_version=4))
+            if not found.note:
+                continue
+            notes.append(found.note)
+            for cell_id in withheld(nb, found.first):
+                grade = gb.find_grade(cell_id, path.stem, task.lab, task.student)
+                grade.auto_score, grade.needs_manual_grade = 0.0, True
+        gb.db.commit()
+    return "; ".join(notes)
 
 
 def private_gradebook(course: Course, copy: Path, labs: list[str]) -> None:
@@ -206,7 +244,8 @@ def autograde(
             for graded in results:
                 task = graded.task
                 outcomes.append(_merge(course, copy, graded,
-                                       collected.notes.get((task.student, task.lab), [])))
+                                       collected.notes.get((task.student, task.lab), [])
+                                       + graded.notes))
     finally:
         for copy, _ in finished:
             shutil.rmtree(copy, ignore_errors=True)
@@ -238,7 +277,7 @@ def _merge(course: Course, copy: Path, graded: Graded, notes: list[str]) -> Outc
         _copy_regular_files(work / kind / task.student / task.lab, target)
     notebooks = sorted((course.work_dir / "autograded" / task.student / task.lab).glob("*.ipynb"))
     graded_nbs = [nbformat.read(path, as_version=4) for path in notebooks]
-    notes, reviews = list(notes), []
+    notes, reviews = list(notes), [graded.review] if graded.review else []
     for released in sorted((course.release_dir / task.lab).glob("*.ipynb")):
         handed_in = course.work_dir / "submitted" / task.student / task.lab / released.name
         if handed_in.is_file():
@@ -246,7 +285,6 @@ def _merge(course: Course, copy: Path, graded: Graded, notes: list[str]) -> Outc
             notes += compare_with_release(
                 mine, theirs, nbformat.read(course.source_dir / task.lab / released.name, as_version=4)
             )
-            reviews += [note for note in [review_note(mine, theirs)] if note]
     with open_gradebook(gradebook_url(work), course.course_id) as source, open_gradebook(
         course.gradebook_url, course.course_id
     ) as target:
@@ -256,20 +294,35 @@ def _merge(course: Course, copy: Path, graded: Graded, notes: list[str]) -> Outc
             target.remove_submission(task.lab, task.student)
         except MissingEntry:
             pass
-        (score, extra, late), manual_pending = (0.0, 0.0, ""), False
+        (score, extra, late), manual_pending, held = (0.0, 0.0, ""), False, False
         if graded.returncode == 0 and notebooks:
-            manual_pending = _copy_grades(source, target, task, given)
-            score, extra, late = scored(target.find_submission(task.lab, task.student), course.late)
+            _copy_grades(source, target, task, given)
+            submission = target.find_submission(task.lab, task.student)
+            manual_pending, held = waiting(submission)
+            score, extra, late = scored(submission, course.late)
     outcome = diagnose(task.student, task.lab, graded.returncode, graded.log, graded_nbs,
                        score, max_score, manual_pending, graded.seconds,
                        course.grading["notebook_timeout_s"], notes)
-    outcome = dataclasses.replace(outcome, review="; ".join(reviews), extra=round(extra, 2),
-                                  extra_max=extra_max, late=late)
-    if outcome.status not in ("graded", "needs manual grading"):
+    status = "needs review" if held and outcome.status in SCORED else outcome.status
+    outcome = dataclasses.replace(outcome, status=status, review="; ".join(reviews),
+                                  extra=round(extra, 2), extra_max=extra_max, late=late)
+    if outcome.status not in SCORED:
         _write_failure_feedback(course, outcome)
     else:
         sanitise_folder(course.work_dir / "feedback" / task.student / task.lab, reviews)
     return outcome
+
+
+SCORED = ("graded", "needs manual grading", "needs review")  # statuses whose score counts
+
+
+def waiting(submission) -> tuple[bool, bool]:
+    """(written answers wait for a person, test cells are withheld for review) of an nbgrader
+    SubmittedAssignment (a withheld test is a code cell that needs a manual grade)."""
+    pending = [grade for notebook in submission.notebooks for grade in notebook.grades
+               if grade.needs_manual_grade]
+    held = any(grade.cell.cell_type == "code" for grade in pending)
+    return any(grade.cell.cell_type != "code" for grade in pending), held
 
 
 def _copy_regular_files(source: Path, target: Path) -> None:
@@ -317,6 +370,24 @@ def split_score(submission) -> tuple[float, float]:
     return round(float(submission.score) - optional, 2), optional
 
 
+def accept(course: Course, lab: str, student: str) -> float:
+    """Give back the test cells withheld for review (grader/integrity.py) the points the judge
+    gave them, as kept in the autograded notebook; returns the points given back."""
+    folder = course.work_dir / "autograded" / student / lab
+    if not folder.is_dir():
+        raise ValueError(f"no graded submission of {lab} by {student} in {folder.parent.parent}")
+    given = 0.0
+    with open_gradebook(course.gradebook_url, course.course_id) as gb:
+        for path in sorted(folder.glob("*.ipynb")):
+            for cell_id, points in judged(nbformat.read(path, as_version=4)).items():
+                grade = gb.find_grade(cell_id, path.stem, lab, student)
+                if grade.needs_manual_grade and grade.manual_score is None:
+                    grade.auto_score, grade.needs_manual_grade = points, False
+                    given += points
+        gb.db.commit()
+    return given
+
+
 def refresh_penalties(course: Course) -> None:
     """Set nbgrader's late penalty of every submission from its current score (manual grades
     included), so that feedback pages show what grades.csv counts."""
@@ -339,9 +410,8 @@ def scored(submission, policy: LatePolicy) -> tuple[float, float, str]:
     return round(required, 2), round(extra, 2), late_note(submission, policy, penalty)
 
 
-def _copy_grades(source: Gradebook, target: Gradebook, task: Task, given: Marks) -> bool:
-    """Copy one submission's grades and comments, then put back what a person had ``given``;
-    returns whether written answers wait for a person."""
+def _copy_grades(source: Gradebook, target: Gradebook, task: Task, given: Marks) -> None:
+    """Copy one submission's grades and comments, then put back what a person had ``given``."""
     submission = source.find_submission(task.lab, task.student)
     student = submission.student
     target.update_or_create_student(
@@ -366,7 +436,6 @@ def _copy_grades(source: Gradebook, target: Gradebook, task: Task, given: Marks)
         copied = target.find_submission_notebook(notebook.name, task.lab, task.student)
         copied.flagged, copied.late_submission_penalty = notebook.flagged, notebook.late_submission_penalty
     target.db.commit()
-    return bool(target.find_submission(task.lab, task.student).needs_manual_grade)
 
 
 def _write_failure_feedback(course: Course, outcome: Outcome) -> None:

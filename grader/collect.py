@@ -270,7 +270,8 @@ def repair(nb) -> list[str]:
         meta = cell.get("metadata", {})
         if "nbgrader" not in meta:
             continue
-        if not isinstance(meta["nbgrader"], dict):
+        value = meta["nbgrader"].get("grade_id") if isinstance(meta["nbgrader"], dict) else None
+        if not isinstance(meta["nbgrader"], dict) or not isinstance(value, (str, type(None))):
             del meta["nbgrader"]
             notes.append(f"cell {index} had broken grading metadata, removed (graded as a plain cell)")
             continue

@@ -25,6 +25,7 @@ GRADING_DEFAULTS = {
     "cell_timeout_s": 120,
     "notebook_timeout_s": 600,
     "memory_mb": 4096,
+    "sandbox_memory_mb": 8192,
     "address_space_mb": 16384,
     "max_processes": 256,
     "cpu_time_s": 2400,

@@ -1,15 +1,22 @@
-"""Flag submissions whose code reaches for the testing machinery, so that a person looks at them.
+"""Flag submissions whose code reaches for the interpreter's machinery, and withhold the points
+the flag casts doubt on until a person accepts them.
 
-The grader restores a clean testing state before every test cell (grader/guard.py), but the
-student's kernel is the student's process: what it cannot see, a person can. This scan reads the
-student's own code (every code cell that is not one of the course's locked cells) and names what
-it touches. It never changes a score; it fills the `review` column of grades.csv and puts a line
-on the feedback page.
+Tests are judged outside the student's kernel (grader/pipeline), so patching the kernel cannot
+change a verdict; but code that reaches for the interpreter's machinery deserves a person's look
+all the same. This scan reads the student's own code (every code cell that is not one of the
+course's locked cells or given code) and names what it touches. A flagged notebook's test cells
+from the first flagged cell on score 0 and wait for review (nbgrader's `needs_manual_grade`, so
+formgrader lists them too) until `python -m grader accept` gives back what the judge decided.
+A flag withholds points; it never awards any.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+
+from .pipeline.rebuild import grade_id
+from .scoring import test_cell_score
 
 CHECKS = {
     "IPython's transformers, hooks or display machinery": re.compile(
@@ -28,26 +35,49 @@ CHECKS = {
 }
 
 
-def review_note(submitted, released) -> str:
-    """'' or one line naming what the student's code touches, e.g.
+@dataclass(frozen=True)
+class Review:
+    """What the scan found: the note for the review column ('' if nothing) and the index of the
+    first flagged cell (None if nothing)."""
+
+    note: str
+    first: int | None
+
+
+def review(notebook, reference) -> Review:
+    """Scan ``notebook`` (what was graded) for code that touches the machinery, e.g. the note
     "code touches the assertion helpers (cell 6: np.allclose =)".
 
-    submitted, released: the student's notebook and the course's released notebook
+    reference: the course's notebook of the lab (released or source): its locked cells and its
+    code cells are not the student's
     """
-    locked = {cell.metadata["nbgrader"]["grade_id"] for cell in released.cells
-              if (cell.get("metadata", {}).get("nbgrader") or {}).get("locked")}
-    given = {cell.source for cell in released.cells if cell.cell_type == "code"}
-    found = {}
-    for index, cell in enumerate(submitted.cells):
-        meta = cell.get("metadata", {}).get("nbgrader")
-        if (cell.cell_type != "code" or cell.source in given
-                or isinstance(meta, dict) and meta.get("grade_id") in locked):
+    locked = {gid for cell in reference.cells if (gid := grade_id(cell))
+              and cell.metadata["nbgrader"].get("locked")}
+    given = {cell.source for cell in reference.cells if cell.cell_type == "code"}
+    found, first = {}, None
+    for index, cell in enumerate(notebook.cells):
+        if cell.cell_type != "code" or cell.source in given or grade_id(cell) in locked:
             continue
         for what, pattern in CHECKS.items():
             match = pattern.search(cell.source)
-            if match and what not in found:
-                found[what] = f"cell {index}: {match.group(0).strip()[:40]}"
+            if match:
+                first = index if first is None else first
+                found.setdefault(what, f"cell {index}: {match.group(0).strip()[:40]}")
     if not found:
-        return ""
+        return Review("", None)
     listed = "; ".join(f"{what} ({where})" for what, where in found.items())
-    return f"code touches {listed}: a person should look at this submission"
+    return Review(f"code touches {listed}: a person should look at this submission; its tests "
+                  f"from cell {first} on score 0 until accepted", first)
+
+
+def withheld(notebook, first: int) -> list[str]:
+    """grade_ids of the autograded test cells of ``notebook`` from cell ``first`` on."""
+    return [gid for cell in notebook.cells[first:] if cell.cell_type == "code"
+            and (gid := grade_id(cell)) and cell.metadata["nbgrader"].get("grade")
+            and not cell.metadata["nbgrader"].get("solution")]
+
+
+def judged(notebook) -> dict[str, float]:
+    """grade_id -> what the judge gave each autograded test cell of a graded notebook."""
+    return {grade_id(cell): test_cell_score(cell) for cell in notebook.cells
+            if grade_id(cell) in withheld(notebook, 0)}

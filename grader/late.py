@@ -124,7 +124,7 @@ def parse_timestamp(text: str, zone: str) -> datetime:
         text = text[:-4] + "+00:00"
     try:
         return as_utc(datetime.fromisoformat(text), zone)
-    except ValueError:
+    except (ValueError, OverflowError):  # a date at the edge of the calendar overflows in UTC
         raise ValueError(f"'{text[:40]}' is not a date and time (write e.g. 2026-10-05T21:59:00Z)"
                          ) from None
 

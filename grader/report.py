@@ -3,13 +3,16 @@
 Statuses:
   graded                every autograded part is scored, nothing else to do
   needs manual grading  autograded; written answers wait for a person (nbgrader formgrader)
+  needs review          the code reaches for the interpreter's machinery: its test cells from
+                        the first flagged cell on score 0 until `python -m grader accept`
   timeout               the notebook ran out of time (partial credit for what ran before)
   error                 nbgrader could not grade it (e.g. the kernel died): score 0
   invalid               not a readable notebook, or not a lab of this course: score 0
 Optional questions are extra credit: a graded cell whose grade_id starts with `optional` counts
 in `extra` / `extra_max`, never in `score` / `max` (the lab's required points).
 The `review` column is empty, or says why a person should look at the submission (its code
-touches the testing machinery, grader/integrity.py); it never changes the score.
+touches the interpreter's machinery, grader/integrity.py); the points it casts doubt on are
+withheld until a person accepts them, never kept.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ import csv
 import re
 from dataclasses import dataclass
 from pathlib import Path
+
+from .pipeline.rebuild import grade_id
 
 MAX_REASONS = 4
 WAITING = "; written answers wait for manual grading"
@@ -61,27 +66,21 @@ def _cell_problems(nb) -> list[str]:
 
 
 def compare_with_release(submitted, released, source) -> list[str]:
-    """What a student changed that the grader undoes or scores 0: edited locked cells (nbgrader
-    puts the course's version back) and deleted graded cells (scored 0).
+    """What a student changed that the grader undoes: edited locked cells (graded with the
+    course's version). Deleted graded cells are put back by the rebuild (grader/pipeline).
 
     submitted, released, source: the student's, the released and the solution notebook
     """
     def graded_cells(nb):
-        return {cell.metadata["nbgrader"]["grade_id"]: cell for cell in nb.cells
-                if isinstance(cell.get("metadata", {}).get("nbgrader"), dict)
-                and cell.metadata["nbgrader"].get("grade_id")}
+        return {gid: cell for cell in nb.cells if (gid := grade_id(cell))}
 
     mine, theirs, original = graded_cells(released), graded_cells(submitted), graded_cells(source)
     edited = [gid for gid, cell in mine.items() if cell.metadata["nbgrader"].get("locked")
-              and gid in theirs and theirs[gid].source not in (cell.source, original[gid].source)]
-    deleted = [gid for gid, cell in mine.items() if gid not in theirs
-               and cell.metadata["nbgrader"].get("grade")]
-    notes = []
+              and gid in theirs and theirs[gid].get("source") not in (cell.source,
+                                                                      original[gid].source)]
     if edited:
-        notes.append(f"locked cell(s) edited, graded with the course's version: {', '.join(edited)}")
-    if deleted:
-        notes.append(f"graded cell(s) deleted, scored 0: {', '.join(deleted)}")
-    return notes
+        return [f"locked cell(s) edited, graded with the course's version: {', '.join(edited)}"]
+    return []
 
 
 def _log_error(log: str) -> str:

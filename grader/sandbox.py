@@ -14,6 +14,11 @@ Mechanisms (all kernel-enforced), best available first:
   unshare     when bubblewrap is missing but we are root: a new network namespace only.
   rlimits     always (grader/limits.py): memory, address space, processes, CPU time, file size;
               as root, the kernel also runs as an unprivileged user id so RLIMIT_NPROC applies.
+  cgroup      where the machine lets the grader make memory cgroups (root, cgroup v1's memory
+              controller or v2 with memory delegated): all processes of one sandbox together
+              get ``sandbox_memory_mb`` (swap included); past it the kernel's own OOM killer
+              ends one of them. Elsewhere the bound is max_processes x memory_mb, and a warning
+              says so.
 Each missing mechanism is reported once with a warning saying what is not protected. In every
 mode the kernel starts in an empty private folder, gets an allow-listed environment (never the
 grader's own variables) and its outputs are capped in size (grader/outputs.py).
@@ -93,9 +98,102 @@ def _bwrap_sizes_tmpfs() -> bool:
     return _works("bwrap", "--size", "1048576", "--tmpfs", "/tmp", "--ro-bind", "/", "/", "--")
 
 
+CGROUP_PARENT = "rnnlab-grader"
+
+
+@lru_cache(maxsize=None)
+def memory_cgroups() -> str:
+    """The folder in which this machine lets us make memory cgroups ('' if none): cgroup v2's
+    (at /sys/fs/cgroup or /sys/fs/cgroup/unified) where the memory controller is available, or
+    cgroup v1's memory hierarchy."""
+    for root in (Path("/sys/fs/cgroup"), Path("/sys/fs/cgroup/unified")):
+        try:
+            if "memory" not in (root / "cgroup.controllers").read_text().split():
+                continue
+            _set(root / "cgroup.subtree_control", "+memory")
+            parent = root / CGROUP_PARENT
+            parent.mkdir(exist_ok=True)
+            _set(parent / "cgroup.subtree_control", "+memory")
+            if _can_cap(parent, "memory.max"):
+                return str(parent)
+        except OSError:
+            continue
+    v1 = Path("/sys/fs/cgroup/memory")
+    try:
+        if (v1 / "memory.limit_in_bytes").is_file():
+            (v1 / CGROUP_PARENT).mkdir(exist_ok=True)
+            if _can_cap(v1 / CGROUP_PARENT, "memory.limit_in_bytes"):
+                return str(v1 / CGROUP_PARENT)
+    except OSError:
+        pass
+    return ""
+
+
+def _set(path: Path, text: str) -> None:
+    """Write to an existing control file (never create one: outside cgroupfs it is a plain file)."""
+    with open(path, "r+") as handle:
+        handle.write(text)
+
+
+def _can_cap(parent: Path, limit_file: str) -> bool:
+    """Whether a child group of ``parent`` gets ``limit_file`` (the memory controller)."""
+    probe = parent / f"probe-{os.getpid()}"
+    probe.mkdir()
+    try:
+        return (probe / limit_file).is_file()
+    finally:
+        probe.rmdir()
+
+
+def make_cgroup(name: str, limit_mb: int) -> str:
+    """A new memory cgroup capped at ``limit_mb`` (swap included where the machine has it), or
+    '' when the machine does not allow one."""
+    parent = memory_cgroups()
+    if not parent:
+        return ""
+    group = Path(parent) / name
+    limit = str(limit_mb * 2**20)
+    try:
+        group.mkdir()
+        if (group / "memory.max").is_file():
+            _set(group / "memory.max", limit)
+            if (group / "memory.swap.max").is_file():
+                _set(group / "memory.swap.max", "0")
+        else:
+            _set(group / "memory.limit_in_bytes", limit)
+            if (group / "memory.memsw.limit_in_bytes").is_file():
+                _set(group / "memory.memsw.limit_in_bytes", limit)
+    except OSError:
+        remove_cgroup(str(group))
+        return ""
+    return str(group)
+
+
+def remove_cgroup(group: str) -> None:
+    """Remove a sandbox's cgroup once its processes are gone (a few tries while they exit)."""
+    for _ in range(50):
+        try:
+            os.rmdir(group)
+            return
+        except FileNotFoundError:
+            return
+        except OSError:
+            time.sleep(0.1)
+
+
+def in_cgroup(argv: list[str], group: str) -> list[str]:
+    """``argv`` started inside cgroup ``group`` (the shell joins it, then becomes the command,
+    so every process it starts is in the group from its first instruction)."""
+    return ["/bin/sh", "-c", 'echo $$ > "$0/cgroup.procs" && exec "$@"', group, *argv]
+
+
 def warnings_for(mode: str) -> list[str]:
     """What a sandbox mode leaves unprotected, as sentences for the instructor."""
     out = []
+    if not memory_cgroups():
+        out.append("this machine does not let the grader make memory cgroups (it needs root and "
+                   "cgroup v1's memory controller or v2 with memory delegated): the memory of one "
+                   "sandbox is bounded by max_processes x memory_mb, not by sandbox_memory_mb.")
     if mode == "bwrap" and not _bwrap_sizes_tmpfs():
         out.append("this bubblewrap cannot limit the size of the kernel's scratch folders "
                    "(bubblewrap 0.8 or later can): a submission can fill memory by writing files.")
@@ -266,7 +364,10 @@ class SandboxedKernelManager(AsyncKernelManager):
         os.chmod(self.rundir, 0o711)  # bwrap, without capabilities, must reach work/ inside
         home = "/tmp" if self.policy["mode"] == "bwrap" else workdir
         kw["env"] = kernel_env(kw.get("env") or os.environ, home)
-        return wrap_command(cmd, workdir, self.rundir, self.policy), kw
+        cmd = wrap_command(cmd, workdir, self.rundir, self.policy)
+        self.cgroup = make_cgroup(os.path.basename(self.rundir), self.policy["limits"].get(
+            "sandbox_memory_mb", self.policy["limits"]["memory_mb"]))
+        return (in_cgroup(cmd, self.cgroup) if self.cgroup else cmd), kw
 
     def lock_rundir(self) -> None:
         """Once the kernel's sockets exist, its IPC folder is root's again: the kernel can no
@@ -279,6 +380,8 @@ class SandboxedKernelManager(AsyncKernelManager):
         await super()._async_cleanup_resources(restart=restart)
         if not restart and getattr(self, "rundir", None):
             shutil.rmtree(self.rundir, ignore_errors=True)
+        if not restart and getattr(self, "cgroup", ""):
+            remove_cgroup(self.cgroup)
 
 
 class SandboxedExecute(Execute):

@@ -130,16 +130,22 @@ def pack(value) -> dict:
 
 
 def unpack(message: dict, max_bytes: int):
-    """The value inside a ``pack`` message, read without pickle and within ``max_bytes``."""
+    """The value inside a ``pack`` message, read without pickle and within ``max_bytes``;
+    ProbeDataError for anything else."""
     if not isinstance(message, dict) or not isinstance(message.get("npz"), str):
         raise ProbeDataError("malformed probe message")
-    raw = base64.b64decode(message["npz"], validate=True)
-    with zipfile.ZipFile(io.BytesIO(raw)) as archive:
-        if sum(info.file_size for info in archive.infolist()) > max_bytes:
-            raise ProbeDataError(f"probe data over {max_bytes:,} bytes")
-    with np.load(io.BytesIO(raw), allow_pickle=False) as npz:
-        arrays = {name: npz[name] for name in npz.files}
-    return decode(message.get("data"), arrays)
+    try:
+        raw = base64.b64decode(message["npz"], validate=True)
+        with zipfile.ZipFile(io.BytesIO(raw)) as archive:
+            if sum(info.file_size for info in archive.infolist()) > max_bytes:
+                raise ProbeDataError(f"probe data over {max_bytes:,} bytes")
+        with np.load(io.BytesIO(raw), allow_pickle=False) as npz:
+            arrays = {name: npz[name] for name in npz.files}
+        return decode(message.get("data"), arrays)
+    except (ValueError, OSError, EOFError, RecursionError, zipfile.BadZipFile) as error:
+        if isinstance(error, ProbeDataError):
+            raise
+        raise ProbeDataError(f"unreadable probe data ({type(error).__name__})") from None
 
 
 # ---------------------------------------------------------------------------- test cells
@@ -247,7 +253,7 @@ def verdict_for(run: dict) -> dict:
                                     f"{str(message['error'])[:MAX_MESSAGE]}")
         try:
             seen = unpack(message, run["max_bytes"])
-        except (ProbeDataError, ValueError, OSError, zipfile.BadZipFile) as error:
+        except ProbeDataError as error:
             return _failed(printed, f"the data your code returned cannot be read: {error}")
         try:
             printed.append(run_judge(run["judges"], judge, seen))

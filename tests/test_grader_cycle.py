@@ -31,6 +31,7 @@ import pytest
 from nbgrader.api import Gradebook
 from postgres_server import postgres
 
+from grader import sandbox
 from grader.report import read_csv
 
 REPO = Path(__file__).resolve().parents[1]
@@ -120,6 +121,12 @@ HOSTILE = ["infinite_loop", "memory_bomb", "fork_bomb", "os_exit", "edited_tests
 # Attempts to pass failing asserts: each answer alone scores 1 (it overflows on large scores).
 INFLATE = ["patched_asserts", "equals_anything", "ast_transformer", "input_transformer",
            "silenced_errors", "displayed_score"]
+# Attacks on the interpreter the tests run in, the probes' channel and the grading metadata:
+# none may score above what its answer earns (grader/pipeline, grader/integrity.py).
+JUDGED = ["thread_repatch", "trace_hook", "forged_probe", "rebound_inputs", "excepthook_takeover",
+          "guard_rewrite", "judge_hunt", "shared_state", "fake_probe_message", "display_update",
+          "spoofed_verdict", "skip_tags", "inflated_points", "metadata_types", "attachment_bomb",
+          "memory_children"]
 # Correct answers that leave odd files behind, read the environment, inject HTML, interrupt
 # themselves, or carry copy-pasted or broken grading metadata: each scores 3.
 ODD = ["leftovers", "env_snoop", "html_injection", "own_interrupt", "duplicated_cells",
@@ -147,7 +154,7 @@ def lab00(tmp_path_factory):
     """Lab 00 graded once with every example student, hostile ones included."""
     base = tmp_path_factory.mktemp("lab00")
     course = make_course(base / "course")
-    students = ["full", "blank", "partial", *HOSTILE, *INFLATE, *ODD]
+    students = ["full", "blank", "partial", *HOSTILE, *INFLATE, *ODD, *JUDGED]
     source = submissions(base / "incoming", students, [LAB00])
     odd_entries(source)
     before = {name: tree_digest(course / name) for name in ("solutions", "labs")}
@@ -217,20 +224,38 @@ def _autograded_max(lab: str) -> tuple[float, float]:
 EXPECTED = {  # student: (score, status, words the reason must contain)
     "full": (3, "needs manual grading", "written answers wait"),
     "blank": (0, "graded", "NotImplementedError"),
-    "partial": (1, "graded", "temperature ignored"),
+    "partial": (1, "graded", "TestFailed: temperature 2 gives"),
     "infinite_loop": (0, "graded", "time limit"),
     "memory_bomb": (0, "graded", "MemoryError"),
     "os_exit": (0, "error", "kernel died"),
     "edited_tests": (1, "graded", "locked cell(s) edited"),
-    "deleted_cells": (1, "needs manual grading", "deleted, scored 0: test_softmax_batch_temperature"),
+    "deleted_cells": (3, "graded", "graded cell(s) missing, put back from the course's version: "
+                      "test_softmax_batch_temperature, softmax_question"),
     "invalid_json": (0, "invalid", "not a valid notebook"),
     "snoop": (0, "graded", "NameError"),
     "vandal": (0, "graded", "NameError"),
     "network": (0, "graded", "ConnectionRefusedError"),
     "print_100mb": (3, "graded", "all cells ran"),
-    **{name: (1, "needs manual grading", "cell 8 (test_softmax_batch_temperature): AssertionError: "
-              "overflow on large scores") for name in INFLATE if name != "equals_anything"},
-    "equals_anything": (1, "needs manual grading", "cell 8 (test_softmax_batch_temperature): "),
+    # flagged: the tests from the flagged cell on are withheld (0) until a person accepts them
+    **{name: (0, "needs review", "cell 8 (test_softmax_batch_temperature): TestFailed: scores "
+              "[1000, 0, -1000] give nan or inf") for name in INFLATE if name != "equals_anything"},
+    "equals_anything": (0, "needs review", "cell 8 (test_softmax_batch_temperature): TestFailed: "
+                        "while the test called your code, it raised ProbeDataError"),
+    **{name: (0, "needs review", "cell 8 (test_softmax_batch_temperature): TestFailed: scores "
+              "[1000, 0, -1000] give nan or inf") for name in
+       ("thread_repatch", "trace_hook", "excepthook_takeover", "guard_rewrite")},
+    "judge_hunt": (0, "needs review", "all cells ran without errors"),
+    **{name: (1, "graded", "cell 8 (test_softmax_batch_temperature): TestFailed: scores "
+              "[1000, 0, -1000] give nan or inf") for name in
+       ("rebound_inputs", "fake_probe_message", "spoofed_verdict", "inflated_points")},
+    "forged_probe": (1, "graded", "TestFailed: nan or inf on large scores"),
+    "shared_state": (1, "graded", "TestFailed: a (2, 3) batch must give (2, 3) probabilities"),
+    "display_update": (3, "graded", "all cells ran without errors"),
+    "skip_tags": (0, "graded", "cell 7 (test_softmax_row): TestFailed: while the test called your "
+                  "code, it raised NotImplementedError"),
+    "metadata_types": (3, "graded", "had broken grading metadata, removed"),
+    "attachment_bomb": (3, "needs manual grading", "attachments of cell(s) 10 over 2,097,152 "
+                        "bytes, dropped"),
     "leftovers": (3, "needs manual grading", "all cells ran without errors"),
     "env_snoop": (3, "needs manual grading", "all cells ran without errors"),
     "html_injection": (3, "needs manual grading", "all cells ran without errors"),
@@ -246,6 +271,11 @@ REVIEW = {  # student: words its review note must contain (everyone else: no not
     "input_transformer": "(cell 6: input_transformers_post)",
     "silenced_errors": "(cell 6: events.register)",
     "displayed_score": "(cell 6: displayhook)",
+    "thread_repatch": "the assertion helpers (cell 6: np.allclose =",
+    "trace_hook": "interpreter internals (cell 6: f_locals",
+    "excepthook_takeover": "(cell 6: excepthook",
+    "guard_rewrite": "interpreter internals (cell 6: _grader_guard",
+    "judge_hunt": "interpreter internals (cell 6: gc.get_objects",
 }
 ODD_ROWS = {  # student: (lab, status, words of the reason)
     LAB00: ("", "invalid", "a student id cannot be a lab's name"),
@@ -256,7 +286,7 @@ ODD_ROWS = {  # student: (lab, status, words of the reason)
 }
 
 
-@pytest.mark.parametrize("student", sorted(EXPECTED))
+@pytest.mark.parametrize("student", sorted(set(EXPECTED) - {"memory_children"}))
 def test_each_example_gets_its_score_status_and_reason(student, lab00):
     score, status, words = EXPECTED[student]
     outcome = lab00["outcomes"][student]
@@ -264,6 +294,58 @@ def test_each_example_gets_its_score_status_and_reason(student, lab00):
     assert words in outcome.reason, outcome.reason
     assert outcome.max_score == 4
     assert (REVIEW[student] in outcome.review) if student in REVIEW else not outcome.review, outcome
+
+
+def test_no_example_scores_above_its_honest_work(lab00):
+    """Each attack's answer alone earns 1 point (or 3 for the right answers, 0 for a blank one):
+    no trick adds to it, and a flag withholds rather than awards."""
+    honest = {name: 1 for name in INFLATE + JUDGED}
+    honest.update({"judge_hunt": 3, "display_update": 3, "metadata_types": 3, "attachment_bomb": 3,
+                   "memory_children": 3, "skip_tags": 0})
+    above = {name: lab00["outcomes"][name].score for name, earned in honest.items()
+             if lab00["outcomes"][name].score > earned}
+    assert not above, above
+
+
+def test_judges_never_run_in_the_kernel(lab00):
+    assert "judge code found in the kernel: 0" in autograded_cell_text(lab00["course"], "judge_hunt")
+
+
+def test_output_caps_hold_for_attachments_and_display_updates(lab00):
+    work = lab00["course"] / "course_work"
+    for student in ("attachment_bomb", "display_update"):
+        for kind in ("autograded", "feedback"):
+            for path in (work / kind / student / LAB00).iterdir():
+                assert path.stat().st_size < 1_000_000, f"{path}: {path.stat().st_size:,} bytes"
+
+
+def test_memory_is_capped_for_the_whole_sandbox(lab00):
+    """Six children of one kernel each try to hold 400 MB at once under --memory-mb 1536: the
+    sandbox's memory cgroup stops them (a child or the kernel is killed), unlike per-process
+    limits alone, which let all six hold 2.4 GB."""
+    if not sandbox.memory_cgroups():
+        pytest.skip("this machine does not let the grader make memory cgroups")
+    outcome = lab00["outcomes"]["memory_children"]
+    text = autograded_cell_text(lab00["course"], "memory_children") if outcome.status != "error" else ""
+    held = re.search(r"held 400 MB at the same time: (\d)", text)
+    assert outcome.status == "error" and "kernel died" in outcome.reason or (
+        held and int(held.group(1)) <= 3), (outcome, text)
+
+
+def test_accept_gives_back_the_withheld_points_as_judged(lab00, tmp_path):
+    """A flagged submission scores 0 on its withheld tests; `grader accept` gives back exactly
+    what the judge decided (1 point for thread_repatch's overflowing answer), never more."""
+    course = tmp_path / "course"
+    shutil.copytree(lab00["course"], course, symlinks=True)
+    cmd = [sys.executable, "-m", "grader", "--course", str(course), "accept", "--lab", LAB00,
+           "thread_repatch"]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert "thread_repatch (00_getting_started): 1 point(s) given back" in done.stdout
+    rows = {o.student: o for o in read_csv(course / "course_work" / "grades.csv")}
+    assert (rows["thread_repatch"].score, rows["thread_repatch"].status) == (1, "graded")
+    assert rows["thread_repatch"].review.endswith("(accepted after review)")
+    assert (rows["trace_hook"].score, rows["trace_hook"].status) == (0, "needs review")
 
 
 @pytest.mark.parametrize("student", sorted(ODD_ROWS))
@@ -329,9 +411,10 @@ def test_feedback_pages_are_inert_and_hide_the_hidden_tests(lab00):
     for page in feedback.rglob("*.html"):
         text = page.read_text()
         assert not active_parts(text), f"{page}: {active_parts(text)}"
-        assert "BEGIN HIDDEN TESTS" not in text and "def probs(" not in text, page
+        for hidden in ("BEGIN HIDDEN TESTS", "probe_hidden", "judge_hidden", "def reference("):
+            assert hidden not in text, f"{page}: {hidden}"
     partial = (feedback / "partial" / LAB00 / "getting_started.html").read_text()
-    assert "AssertionError: temperature ignored" in partial  # which test failed and why
+    assert "TestFailed: temperature 2 gives" in partial  # which test failed and why
     assert "hidden tests ran here" in partial
     injected = (feedback / "html_injection" / LAB00 / "getting_started.html").read_text()
     assert "hover" in injected  # the student's output is there, inert

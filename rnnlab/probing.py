@@ -270,11 +270,17 @@ def _failed(printed: list[str], message: str) -> dict:
             "message": message[:MAX_MESSAGE]}
 
 
-def main() -> None:
-    """The judge process: a JSON list of runs on stdin, a JSON list of verdicts on stdout."""
+def main(argv: list[str]) -> None:
+    """The judge process: a JSON list of runs on stdin, a JSON list of verdicts on stdout; with
+    ``--serve``, one list per line and one answer line each, until stdin closes (the mutation
+    suite judges thousands of cells with one process; the grader starts one per notebook)."""
+    if argv == ["--serve"]:
+        for line in sys.stdin:
+            print(json.dumps([verdict_for(run) for run in json.loads(line)]), flush=True)
+        return
     runs = json.load(sys.stdin)
     json.dump([verdict_for(run) for run in runs], sys.stdout)
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

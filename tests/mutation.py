@@ -58,9 +58,11 @@ from __future__ import annotations
 
 import copy
 import importlib.util
+import json
 import os
 import re
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -77,7 +79,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from grader.pipeline.execute import ProbeRun, kernel_problem, probe_code, probe_parts  # noqa: E402
-from grader.pipeline.judge import judge, request, verdict_outputs  # noqa: E402
+from grader.pipeline.judge import judge_command, request, verdict_outputs  # noqa: E402
 from grader.scoring import raised, test_cell_score  # noqa: E402
 from rnnlab.probing import MIME  # noqa: E402
 
@@ -372,7 +374,27 @@ PROBE_LIMIT = 16 * 2**20  # the grader's default limits on probe data (grader/pi
 DECODED_LIMIT = 256 * 2**20
 
 
-def run_test(kernel: _Kernel, cell, index: int):
+class _Judge:
+    """One judge process for a whole lab (``python -I -m rnnlab.probing --serve``): the grader's
+    judge code in a process no student code touches, started once instead of once per cell."""
+
+    def __init__(self):
+        self.process = subprocess.Popen([*judge_command(), "--serve"], stdin=subprocess.PIPE,
+                                        stdout=subprocess.PIPE, text=True)
+
+    def __call__(self, runs: list[dict]) -> list[dict]:
+        self.process.stdin.write(json.dumps(runs) + "\n")
+        self.process.stdin.flush()
+        answer = self.process.stdout.readline()
+        assert answer, "the judge process stopped"
+        return json.loads(answer)
+
+    def close(self) -> None:
+        self.process.stdin.close()
+        self.process.wait(timeout=60)
+
+
+def run_test(kernel: _Kernel, judge: _Judge, cell, index: int):
     """Run a test cell as the grader does: a probe-and-judge cell's probes in the kernel, its
     judges in a fresh judge process, the verdict as its outputs; an older cell as it is."""
     test = probe_parts(cell)
@@ -386,7 +408,7 @@ def run_test(kernel: _Kernel, cell, index: int):
         if output.get("output_type") == "display_data" and MIME in output.get("data", {}):
             probes.take(output["data"][MIME], PROBE_LIMIT)
     probes.problem = probes.problem or kernel_problem(ran)
-    (verdict,) = judge(request([probes], DECODED_LIMIT))
+    (verdict,) = judge(request([probes], DECODED_LIMIT))  # the grader's verdict for the cell
     ran.outputs = verdict_outputs(verdict)
     return ran
 
@@ -400,23 +422,26 @@ def run(the_plan: Plan) -> Result:
     with tempfile.TemporaryDirectory(prefix=f"mutation_{the_plan.name}_") as tmp:
         workdir = Path(tmp) / the_plan.lab
         shutil.copytree(the_plan.notebook.parent, workdir)
-        kernel = _Kernel(nb, workdir)
-        with kernel.client.setup_kernel(env=grading_env(), cwd=str(workdir)):
-            for index, cell in enumerate(nb.cells):
-                if cell.cell_type != "code":
-                    continue
-                exercise = by_index.get(index)
-                if exercise is not None:
-                    kernel.code(f"{SNAPSHOT} = set(globals()) | {{'{SNAPSHOT}'}}")
-                    for variant, source in exercise.variants:
-                        outcomes.append(_try(kernel, nb, exercise, variant, source))
-                    _forget(kernel)
-                meta = _meta(cell)
-                is_test = meta.get("grade") and not meta.get("solution")
-                ran = run_test(kernel, cell, index) if is_test else kernel.run(cell, index)
-                if is_test:
-                    solution[meta["grade_id"]] = (test_cell_score(ran), float(meta["points"]),
-                                                  _error(ran))
+        kernel, judge = _Kernel(nb, workdir), _Judge()
+        try:
+            with kernel.client.setup_kernel(env=grading_env(), cwd=str(workdir)):
+                for index, cell in enumerate(nb.cells):
+                    if cell.cell_type != "code":
+                        continue
+                    exercise = by_index.get(index)
+                    if exercise is not None:
+                        kernel.code(f"{SNAPSHOT} = set(globals()) | {{'{SNAPSHOT}'}}")
+                        for variant, source in exercise.variants:
+                            outcomes.append(_try(kernel, judge, nb, exercise, variant, source))
+                        _forget(kernel)
+                    meta = _meta(cell)
+                    is_test = meta.get("grade") and not meta.get("solution")
+                    ran = run_test(kernel, judge, cell, index) if is_test else kernel.run(cell, index)
+                    if is_test:
+                        solution[meta["grade_id"]] = (test_cell_score(ran), float(meta["points"]),
+                                                      _error(ran))
+        finally:
+            judge.close()
     return Result(the_plan, outcomes, solution, time.perf_counter() - start)
 
 
@@ -427,7 +452,8 @@ def _forget(kernel: _Kernel) -> None:
                 f"globals().pop({loop!r}, None)")
 
 
-def _try(kernel: _Kernel, nb, exercise: Exercise, variant: Variant, source: str) -> Outcome:
+def _try(kernel: _Kernel, judge: _Judge, nb, exercise: Exercise, variant: Variant,
+         source: str) -> Outcome:
     """Run one variant of an answer cell and the cells after it up to the exercise's last test."""
     _forget(kernel)
     cell = copy.deepcopy(nb.cells[exercise.index])
@@ -438,7 +464,7 @@ def _try(kernel: _Kernel, nb, exercise: Exercise, variant: Variant, source: str)
     for index in range(exercise.index + 1, exercise.last + 1):
         if nb.cells[index].cell_type != "code":
             continue
-        ran = run_test(kernel, nb.cells[index], index) if index in tests else kernel.run(
+        ran = run_test(kernel, judge, nb.cells[index], index) if index in tests else kernel.run(
             nb.cells[index], index)
         if index in tests:
             test_id = tests[index]

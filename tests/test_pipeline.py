@@ -305,3 +305,18 @@ def test_odd_timestamps_are_unreadable_never_a_crash():
             parse_timestamp(text, "Europe/London")
         except ValueError:
             pass
+
+
+def test_every_attachment_a_markdown_cell_names_exists_after_the_rebuild():
+    """A missing attachment makes nbconvert refuse the whole page: the rebuild puts a stand-in."""
+    release = released()
+    mine = copy.deepcopy(release)
+    _cell(mine, "softmax_question").source = "see ![x](attachment:gone.png) and ![y](attachment:big.png)"
+    _cell(mine, "softmax_question")["attachments"] = {"big.png": {"image/png": "A" * (2 * LIMIT)}}
+    mine.cells.append(nbformat.v4.new_markdown_cell("![z](attachment:nowhere.png)"))
+    nb, _ = rebuild(mine, release, LIMIT)
+    assert set(_cell(nb, "softmax_question").attachments) == {"gone.png", "big.png"}
+    assert set(nb.cells[-1].attachments) == {"nowhere.png"}
+    from nbconvert import HTMLExporter
+
+    HTMLExporter().from_notebook_node(nb)  # renders, no InvalidNotebook

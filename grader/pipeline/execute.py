@@ -107,6 +107,7 @@ class ProbingExecute(SandboxedExecute):
         await super().async_execute_cell(probing, cell_index, execution_count, store_history=False)
         run.problem = run.problem or kernel_problem(probing)
         cell.outputs = [not_judged_output()]
+        self.nb.cells[cell_index] = cell  # nbclient put the probing copy in its place
         return cell
 
     execute_cell = run_sync(async_execute_cell)

@@ -9,7 +9,9 @@ never from the submission. What is kept of the student's notebook is text and or
     metadata; cells of other types are dropped;
   - a released graded cell missing from the submission is put back after the graded cell that
     precedes it in the release (a deleted test still runs; a deleted answer is the release's stub);
-  - markdown attachments are kept up to ``attachment_limit`` bytes per cell;
+  - markdown attachments are kept up to ``attachment_limit`` bytes per cell, and every
+    ``attachment:NAME`` a markdown cell refers to exists (an empty stand-in otherwise), so no
+    cell can make the feedback pages fail to render;
   - the notebook's own metadata is the release's (kernel, language).
 A grade_id that is not a string, or one seen before in the notebook, is a plain cell's.
 """
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 
 import nbformat
 
@@ -39,14 +42,18 @@ def _text(value) -> str:
     return value if isinstance(value, str) else ""
 
 
-def _attachments(cell, limit: int) -> tuple[dict | None, bool]:
-    """(attachments to keep, whether some were dropped) for a student's markdown cell."""
+def _attachments(cell, source: str, limit: int) -> tuple[dict, bool]:
+    """(attachments to keep, whether some were dropped) for a student's markdown cell. Every
+    ``attachment:NAME`` the text refers to exists afterwards (an empty stand-in for one that is
+    missing or dropped), so rendering the cell never fails."""
     attachments = cell.get("attachments")
-    if not isinstance(attachments, dict) or not attachments:
-        return None, False
-    if len(json.dumps(attachments, default=str)) > limit:
-        return None, True
-    return attachments, False
+    kept = attachments if isinstance(attachments, dict) else {}
+    dropped = len(json.dumps(kept, default=str)) > limit
+    kept = {} if dropped else dict(kept)
+    for name in re.findall(r"attachment:([^\s)\"'<>]+)", source):
+        if not isinstance(kept.get(name), dict) or not kept[name]:
+            kept[name] = {"text/plain": ""}
+    return kept, dropped
 
 
 def rebuild(submitted, released, attachment_limit: int) -> tuple[nbformat.NotebookNode, list[str]]:
@@ -63,19 +70,17 @@ def rebuild(submitted, released, attachment_limit: int) -> tuple[nbformat.Notebo
             new = copy.deepcopy(graded[gid])
             if new["metadata"]["nbgrader"].get("solution"):
                 new.source = _text(cell.get("source"))
+                new.pop("attachments", None)
                 if new.cell_type == "markdown":
-                    kept, over = _attachments(cell, attachment_limit)
-                    new.pop("attachments", None)
-                    if kept:
-                        new["attachments"] = kept
+                    kept, over = _attachments(cell, new.source, attachment_limit)
+                    new.update({"attachments": kept} if kept else {})
                     heavy += [index] if over else []
             placed[gid] = len(cells)
         elif kind in PLAIN:
             new = PLAIN[kind](source=_text(cell.get("source")))
             if kind == "markdown":
-                kept, over = _attachments(cell, attachment_limit)
-                if kept:
-                    new["attachments"] = kept
+                kept, over = _attachments(cell, new.source, attachment_limit)
+                new.update({"attachments": kept} if kept else {})
                 heavy += [index] if over else []
         else:
             dropped_types.add(str(kind)[:40])

@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import nbformat
@@ -188,8 +189,18 @@ def test_process_limit_stops_a_fork_bomb(course):
     done = run_sandboxed(code, course, max_processes=64)
     assert "stopped after" in done.stdout, done.stdout + done.stderr
     assert int(done.stdout.split()[-1]) < 64
-    owners = subprocess.run(["ps", "-eo", "uid="], capture_output=True, text=True).stdout.split()
-    assert str(UID) not in owners, "the sandbox left processes behind"
+    assert not _processes_of(UID, wait_s=10), "the sandbox left processes behind"
+
+
+def _processes_of(uid: int, wait_s: float) -> bool:
+    """Whether processes of ``uid`` are still there after up to ``wait_s`` seconds (the kernel
+    tears a PID namespace down asynchronously: its last processes may take a moment to go)."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        owners = subprocess.run(["ps", "-eo", "uid="], capture_output=True, text=True).stdout.split()
+        if str(uid) not in owners or time.monotonic() > deadline:
+            return str(uid) in owners
+        time.sleep(0.2)
 
 
 def test_degraded_modes_warn_and_still_limit(course, monkeypatch):

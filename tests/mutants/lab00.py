@@ -72,6 +72,36 @@ MUTANTS = [
     threading.Thread(target=keep_patched, daemon=True).start()
     e = np.exp(np.asarray(scores, dtype=float) / temperature)
     return e / e.sum(axis=-1, keepdims=True)"""),
+    Mutant("softmax", "temperature applied after the exponential (divides the exponentials)",
+           answer="""\
+    z = np.asarray(scores, dtype=float)
+    e = np.exp(z - z.max(axis=-1, keepdims=True)) / temperature
+    return e / e.sum(axis=-1, keepdims=True)"""),
+    Mutant("softmax", "clips the scores to +-50 instead of shifting them",
+           old="    z = z - z.max(axis=-1, keepdims=True)\n", new="    z = np.clip(z, -50, 50)\n"),
+    Mutant("softmax", "shifts by the largest absolute score: rows of large negative scores underflow",
+           old="z.max(axis=-1, keepdims=True)", new="np.abs(z).max(axis=-1, keepdims=True)"),
+    Mutant("softmax", "exponentials not normalised",
+           old="e / e.sum(axis=-1, keepdims=True)", new="e"),
+    Mutant("softmax", "normalised by the largest exponential instead of the sum",
+           old="e / e.sum(axis=-1, keepdims=True)", new="e / e.max(axis=-1, keepdims=True)"),
+    Mutant("softmax", "base 2 instead of e",
+           old="e = np.exp(z)", new="e = np.exp2(z)"),
+    Mutant("softmax", "computed in float16: large scores and small probabilities lose their digits",
+           old="np.asarray(scores, dtype=float) / temperature",
+           new="np.asarray(scores, dtype=np.float16) / np.float16(temperature)"),
+    Mutant("softmax", "probabilities rounded to two decimals",
+           old="e / e.sum(axis=-1, keepdims=True)", new="np.round(e / e.sum(axis=-1, keepdims=True), 2)"),
+    Mutant("softmax", "a 2-D answer only: more axes flattened into rows and left that way",
+           answer="""\
+    z = np.asarray(scores, dtype=float) / temperature
+    rows = z.reshape(-1, z.shape[-1])
+    e = np.exp(rows - rows.max(axis=1, keepdims=True))
+    out = e / e.sum(axis=1, keepdims=True)
+    return out if z.ndim > 1 else out[0]"""),
+    Mutant("softmax", "temperature used as an exponent of the scores' scale (times 1 / T squared)",
+           old="np.asarray(scores, dtype=float) / temperature",
+           new="np.asarray(scores, dtype=float) / temperature**2"),
 ]
 EQUIVALENTS = [
     Equivalent("softmax", "a loop over the rows of a 2-D view",
@@ -122,4 +152,16 @@ EQUIVALENTS = [
 
     logits = torch.as_tensor(np.asarray(scores), dtype=torch.float32) / temperature
     return torch.softmax(logits, dim=-1)"""),
+    Equivalent("softmax", "np.apply_along_axis over the last axis",
+               answer="""\
+    def one_row(row):
+        e = np.exp((row - row.max()) / temperature)
+        return e / e.sum()
+
+    return np.apply_along_axis(one_row, -1, np.asarray(scores, dtype=float))"""),
+    Equivalent("softmax", "the log-softmax from scipy, exponentiated",
+               answer="""\
+    from scipy.special import log_softmax
+
+    return np.exp(log_softmax(np.asarray(scores, dtype=float) / temperature, axis=-1))"""),
 ]

@@ -262,7 +262,8 @@ def _merge(course: Course, copy: Path, graded: Graded, notes: list[str]) -> Outc
             score, extra, late = scored(target.find_submission(task.lab, task.student), course.late)
     outcome = diagnose(task.student, task.lab, graded.returncode, graded.log, graded_nbs,
                        score, max_score, manual_pending, graded.seconds,
-                       course.grading["notebook_timeout_s"], notes)
+                       course.grading["notebook_timeout_s"], notes,
+                       cell_timeout=course.grading["cell_timeout_s"])
     outcome = dataclasses.replace(outcome, review="; ".join(reviews), extra=round(extra, 2),
                                   extra_max=extra_max, late=late)
     if outcome.status not in ("graded", "needs manual grading"):

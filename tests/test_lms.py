@@ -96,7 +96,10 @@ def test_moodle_zip_flat_and_in_folders(tmp_path, roster):
     unmapped = {entry.file: entry.reason for entry in report.unmapped}
     assert "add the id to their row" in unmapped["Kurt Godel_777_assignsubmission_file_lab01.ipynb"]
     assert "convention" in unmapped["Grace Hopper_503_assignsubmission_onlinetext_onlinetext.html"]
-    assert len(unmapped) == 2 and report.missing == ["grace", "kurt"]
+    hidden = "a hidden file or folder an archiver adds (__MACOSX/, dot-files), not a submission"
+    assert unmapped["__MACOSX/._Ada Lovelace_501_assignsubmission_file_lab01.ipynb"] == hidden
+    assert unmapped["Alan Turing_502_assignsubmission_file/.DS_Store"] == hidden
+    assert len(unmapped) == 4 and report.missing == ["grace", "kurt"]
 
 
 def test_moodle_participant_ids_per_lab_override_the_common_one(tmp_path):

@@ -30,7 +30,6 @@ import hashlib
 import json
 import math
 import os
-import stat
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -40,7 +39,6 @@ from traitlets import Float
 
 PENALTIES = ("none", "zero", "per-day")
 DAY_S = 86400
-TIMESTAMP_MAX_BYTES = 200
 TRUSTED_TIMES = "submission_times.json"  # in course_work/: written by intake, read by collect
 
 
@@ -140,18 +138,6 @@ def timestamp_text(moment: datetime) -> str:
     return moment.isoformat() + "+00:00\n"
 
 
-def read_timestamp(path, zone: str) -> datetime:
-    """The time in a student's timestamp.txt (never following a link or blocking on a pipe)."""
-    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-    with os.fdopen(fd, "rb") as handle:
-        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
-            raise ValueError("not a regular file")
-        data = handle.read(TIMESTAMP_MAX_BYTES + 1)
-    if len(data) > TIMESTAMP_MAX_BYTES:
-        raise ValueError(f"longer than {TIMESTAMP_MAX_BYTES} bytes")
-    return parse_timestamp(data.decode("utf-8", "replace"), zone)
-
-
 def file_digest(path) -> str:
     """The SHA-256 of a regular file (never following a link), hex."""
     fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
@@ -170,6 +156,9 @@ def read_trusted_times(path) -> dict[str, dict]:
             return json.load(handle)
     except FileNotFoundError:
         return {}
+    except ValueError as error:
+        raise ValueError(f"{path} is not valid JSON ({error}): correct it, or run intake again"
+                         ) from None
 
 
 def record_trusted_time(path, student: str, lab: str, notebook, moment: datetime,
@@ -198,7 +187,10 @@ def trusted_time(times: dict[str, dict], student: str, lab: str, lab_dir
     if not same:
         return None, (f"{record['notebook']} is not the file intake took in from {record['origin']}: "
                       "submission time unknown (run intake again)")
-    return parse_timestamp(record["time"], "UTC"), ""
+    try:
+        return parse_timestamp(record["time"], "UTC"), ""
+    except ValueError as error:
+        raise ValueError(f"{TRUSTED_TIMES}, {student}/{lab}: {error}") from None
 
 
 def nbgrader_config(policy: LatePolicy) -> dict:

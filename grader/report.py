@@ -56,7 +56,7 @@ def _cell_problems(nb, cell_timeout: int | None = None, notebook_timeout: int | 
                 what = _which_limit(str(output.get("evalue", "")), cell_timeout, notebook_timeout)
             else:
                 value = re.sub(r"\x1b\[[0-9;]*m", "", str(output.get("evalue", ""))).strip()
-                first = value.splitlines()[0][:120] if value else ""
+                first = value.split("\n")[0][:120] if value else ""  # a '\r' is escaped, not a line
                 what = f"{output.get('ename')}: {first}"
             problems.append(f"cell {index} ({grade_id}): {what.rstrip(': ')}")
     return problems

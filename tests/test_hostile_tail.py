@@ -19,7 +19,7 @@ from grader import answers, similarity
 from grader.collect import collect
 from grader.course import load_course
 from grader.late import TRUSTED_TIMES, read_trusted_times
-from grader.lms import export_gradebook, export_per_question, intake, read_roster
+from grader.lms import export_gradebook, export_per_question, intake, looks_like_download, read_roster
 from grader.report import Outcome, _log_error, diagnose, read_csv, write_csv
 from grader.text import read_rows, spreadsheet_safe, terminal_safe, write_rows
 
@@ -326,6 +326,17 @@ def test_grade_given_an_lms_download_says_to_run_intake(course, tmp_path):
     assert done.stderr == (f"error: {archive} is a canvas submissions download: take it in first "
                            f"with `python -m grader intake {archive} --lms canvas --lab LAB`, then "
                            "run `python -m grader grade`\n")
+
+
+@pytest.mark.parametrize("names, lms", [
+    ([f"lovelaceada_LATE_101_9_{NOTEBOOK}", "__MACOSX/._x"], "canvas"),
+    ([f"Ada Lovelace_501_assignsubmission_file_{NOTEBOOK}"], "moodle"),
+    ([f"Ada Lovelace_501_assignsubmission_file/{NOTEBOOK}"], "moodle"),
+    ([f"ada/{LAB00}/{NOTEBOOK}", f"bob_12_34_{NOTEBOOK}"], None),
+    (["readme.txt"], None),
+])
+def test_an_lms_download_is_recognised_by_its_file_names(names, lms, tmp_path):
+    assert looks_like_download(zipped(tmp_path / "in.zip", dict.fromkeys(names, b"{}"))) == lms
 
 
 def test_grade_with_nothing_gradable_keeps_the_grades_csv(course, tmp_path):

@@ -27,6 +27,7 @@ import sys
 import tempfile
 import time
 import zipfile
+from datetime import UTC, datetime
 from pathlib import Path
 
 from . import nbgrader_run, sandbox
@@ -74,6 +75,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
     grade.add_argument("--notebook-timeout", type=int, help="seconds per notebook")
     grade.add_argument("--memory-mb", type=int, help="memory limit of each kernel (RLIMIT_DATA)")
     grade.add_argument("--csv", type=Path, help="where to write the CSV (course_work/grades.csv)")
+    grade.add_argument("--received-now", action="store_true", help="the submissions were received "
+                       "now: this run's clock is the submission time of those intake has no time for")
     sub.add_parser("feedback", help="regenerate feedback HTML from the gradebook")
     export = sub.add_parser("export", help="write the CSV from the gradebook")
     export.add_argument("--csv", type=Path)
@@ -148,7 +151,8 @@ def cmd_grade(course, args) -> int:
             source = examples_tree(course, Path(scratch) / "examples", args.lab)
             print("no submissions given and no course_work/submissions/: grading the examples")
         refuse_lms_download(source)
-        collected = collect(course, source, args.lab)
+        received = datetime.now(UTC).replace(tzinfo=None) if args.received_now else None
+        collected = collect(course, source, args.lab, received)
         for warning in collected.warnings:
             print(f"WARNING: {terminal_safe(warning)}", file=sys.stderr)
         scheduler = args.scheduler or course.scheduler

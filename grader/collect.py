@@ -29,6 +29,7 @@ import tempfile
 import unicodedata
 import zipfile
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 import nbformat
@@ -241,8 +242,13 @@ NOT_FOLLOWED = {"link": "a symbolic link, not followed", "other": "not a regular
                 "(a named pipe, socket or device), not opened"}
 
 
-def collect(course: Course, source: Path, labs: list[str] | None = None) -> Collected:
-    """Copy every valid ``<student>/<lab>/*.ipynb`` of ``source`` into course_work/submitted/."""
+def collect(course: Course, source: Path, labs: list[str] | None = None,
+            received: datetime | None = None) -> Collected:
+    """Copy every valid ``<student>/<lab>/*.ipynb`` of ``source`` into course_work/submitted/.
+
+    received: collect's own clock (naive UTC), the submission time of every notebook that intake
+              has no time for (`grade --received-now`); None: those have no time
+    """
     known = set(course.labs())
     wanted = set(labs) if labs else known
     submitted = course.work_dir / "submitted"
@@ -273,7 +279,7 @@ def collect(course: Course, source: Path, labs: list[str] | None = None) -> Coll
                 else:
                     found.append((student, lab))
                     notes[(student, lab)] = repaired + _copy_time(
-                        times, student, lab, lab_dir, submitted / student / lab)
+                        times, student, lab, lab_dir, submitted / student / lab, received)
     return Collected(found, problems, notes, warnings)
 
 
@@ -332,14 +338,16 @@ def grade_ids(path: Path) -> set[str]:
             if isinstance(c.get("metadata", {}).get("nbgrader"), dict)} - {None}
 
 
-def _copy_time(times: dict, student: str, lab: str, lab_dir: Path, target: Path) -> list[str]:
-    """Write the submission time intake recorded (if it is still this notebook's) into
-    ``target``/timestamp.txt, as nbgrader reads it; notes on a student's own timestamp.txt
-    (ignored) and on a record that does not fit."""
+def _copy_time(times: dict, student: str, lab: str, lab_dir: Path, target: Path,
+               received: datetime | None) -> list[str]:
+    """Write the submission time intake recorded (if it is still this notebook's), else
+    ``received``, into ``target``/timestamp.txt, as nbgrader reads it; notes on a student's own
+    timestamp.txt (ignored) and on a record that does not fit."""
     notes = []
     if os.path.lexists(lab_dir / TIMESTAMP):
         notes.append(f"{TIMESTAMP} in the submission ignored: times come from intake or collect")
     moment, note = trusted_time(times, student, lab, lab_dir)
+    moment = moment or received
     if moment is not None:
         (target / TIMESTAMP).write_text(timestamp_text(moment))
     return notes + [note for note in [note] if note]

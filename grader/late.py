@@ -13,7 +13,8 @@ Submission times are trusted only from the grader itself: `grader intake` record
 LMS stored with each file of its download in course_work/submission_times.json (TRUSTED_TIMES),
 keyed by student and lab, with the notebook's SHA-256; collect writes that time as nbgrader's
 `timestamp.txt` (ISO 8601) into submitted/ only while the notebook is still the one intake took
-in. A `timestamp.txt` that comes with a submission (a student's folder or zip) is ignored and the
+in, or else collect's own clock where asked (`grade --received-now`). A `timestamp.txt` that
+comes with a submission (a student's folder or zip) is ignored and the
 reason column says so. A lab with a due date whose submission has no trusted time is graded as
 on time and marked "no submission time" in grades.csv.
 

@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import sys
 import zipfile
+from datetime import datetime
 from pathlib import Path
 
 import nbformat
@@ -307,6 +308,14 @@ def test_times_come_from_intake_and_a_students_timestamp_is_ignored(course, tmp_
         "submission time unknown (run intake again)"]
     assert not (submitted / "timestamp.txt").exists()
     times.unlink()
+
+
+def test_collects_own_clock_times_what_intake_has_no_time_for(course, tmp_path):
+    moment = datetime(2026, 10, 5, 21, 0)
+    found = collect(course, example_folder(tmp_path, "forged_time"), received=moment)
+    assert found.submissions == [("forged_time", LAB00)]
+    stamp = course.work_dir / "submitted" / "forged_time" / LAB00 / "timestamp.txt"
+    assert stamp.read_text() == "2026-10-05T21:00:00+00:00\n"  # not the forged 2026-01-01
 
 
 # --- grade: an LMS download, nothing to grade ------------------------------------------------

@@ -1,6 +1,7 @@
 """The tail of the hostile set without a grading run: terminal-safe and spreadsheet-safe text in
 every CSV writer, zip layouts and what collect skips, reasons from nbgrader's log and the limits,
-trusted submission times, and `grade` given an LMS download or nothing to grade. The bundled
+trusted submission times, and `grade` given an LMS download or nothing to grade. (The
+per-question CSV's formula test is tests/test_lms.py's.) The bundled
 examples' rows from a real grading run are checked in tests/test_grader_cycle.py (TAIL)."""
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from grader import answers, similarity
 from grader.collect import collect
 from grader.course import load_course
 from grader.late import TRUSTED_TIMES, read_trusted_times
-from grader.lms import export_gradebook, export_per_question, intake, looks_like_download, read_roster
+from grader.lms import export_gradebook, intake, looks_like_download, read_roster
 from grader.report import Outcome, _log_error, diagnose, read_csv, write_csv
 from grader.text import read_rows, spreadsheet_safe, terminal_safe, write_rows
 
@@ -98,24 +99,6 @@ def test_lms_gradebook_exports_neutralise_roster_names(lms, tmp_path):
         assert cells[0] == "'=HYPERLINK(\"http://x\",\"y\")"
     if lms == "moodle":
         assert cells[0] == "'@ada@uni.edu"
-
-
-@pytest.mark.filterwarnings("ignore::sqlalchemy.exc.SAWarning")  # nbgrader's own models
-def test_per_question_export_neutralises_student_ids(tmp_path):
-    from grader.autograde import open_gradebook
-
-    db = f"sqlite:///{tmp_path / 'gradebook.db'}"
-    with open_gradebook(db, "course") as gb:
-        gb.add_assignment("lab01")
-        gb.add_notebook("lab01", "lab01")
-        gb.add_grade_cell("softmax", "lab01", "lab01", max_score=2, cell_type="code")
-        gb.add_student(FORMULAS[0])
-        gb.add_submission("lab01", FORMULAS[0])
-        gb.db.commit()
-    export_per_question(db, "course", tmp_path / "q.csv")
-    assert_no_formula(tmp_path / "q.csv")
-    with (tmp_path / "q.csv").open(newline="") as handle:
-        assert read_rows(handle)[1][0]["student"] == FORMULAS[0]
 
 
 def test_answers_and_anonymous_ids_csvs_round_trip_formulas(tmp_path):

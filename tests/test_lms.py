@@ -196,14 +196,17 @@ def test_export_per_question_lists_every_grade_cell(tmp_path):
         gb.add_notebook("lab01", "lab01")
         for name, points in (("softmax", 2), ("optional_bonus", 1)):
             gb.add_grade_cell(name, "lab01", "lab01", max_score=points, cell_type="code")
-        for student, score in (("ada", 2), ("alan", 0.5)):
+        for student, score in (("ada", 2), ("alan", 0.5), ('=HYPERLINK("http://x","y")', 1)):
             gb.add_student(student)
             gb.add_submission("lab01", student)
             gb.find_grade("softmax", "lab01", "lab01", student).auto_score = score
         gb.db.commit()
-    assert export_per_question(db, "course", tmp_path / "questions.csv") == 4
+    assert export_per_question(db, "course", tmp_path / "questions.csv") == 6
+    formula = "'=HYPERLINK(\"http://x\",\"y\")"  # a student id a spreadsheet would run, neutralised
     assert rows(tmp_path / "questions.csv") == [
         ["student", "lab", "notebook", "grade_id", "score", "max_score"],
+        [formula, "lab01", "lab01", "optional_bonus", "0.0", "1.0"],
+        [formula, "lab01", "lab01", "softmax", "1.0", "2.0"],
         ["ada", "lab01", "lab01", "optional_bonus", "0.0", "1.0"],
         ["ada", "lab01", "lab01", "softmax", "2.0", "2.0"],
         ["alan", "lab01", "lab01", "optional_bonus", "0.0", "1.0"],

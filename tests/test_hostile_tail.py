@@ -1,8 +1,8 @@
 """The tail of the hostile set without a grading run: terminal-safe and spreadsheet-safe text in
-every CSV writer, zip layouts and what collect skips, reasons from nbgrader's log and the limits,
-trusted submission times, and `grade` given an LMS download or nothing to grade. (The
-per-question CSV's formula test is tests/test_lms.py's.) The bundled
-examples' rows from a real grading run are checked in tests/test_grader_cycle.py (TAIL)."""
+every CSV writer (the per-question CSV's is in tests/test_lms.py), zip layouts and what collect
+skips, reasons from nbgrader's log and the limits, trusted submission times, and `grade` given an
+LMS download or nothing to grade. The bundled examples' rows from a real grading run are checked
+in tests/test_grader_cycle.py (TAIL)."""
 
 from __future__ import annotations
 

@@ -98,7 +98,7 @@ def hidden_part(name: str) -> str | None:
     or macOS's __MACOSX), e.g. 'ada/.git/'; None when nothing in it is hidden."""
     parts = name.split("/")
     for index, part in enumerate(parts):
-        if part.startswith(".") and part not in (".", "..") or part == "__MACOSX":
+        if (part.startswith(".") and part not in (".", "..")) or part == "__MACOSX":
             folder = index < len(parts) - 1
             return "/".join(parts[:index + 1]) + ("/" if folder else "")
     return None

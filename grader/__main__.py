@@ -209,7 +209,7 @@ def cmd_feedback(course, args) -> int:
             done = nbgrader_run.run(config, ["generate_feedback", lab, "--force"], cwd=course.root,
                                     timeout=course.grading["feedback_timeout_s"])
             if done.returncode != 0:
-                print(done.stderr, file=sys.stderr)
+                print(terminal_safe(done.stderr, lines=True), file=sys.stderr)  # may quote submissions
                 return 1
             for folder in sorted((course.work_dir / "feedback").glob(f"*/{lab}")):
                 review = reviews.get((folder.parent.name, lab))

@@ -28,7 +28,9 @@ import argparse
 import sys
 import tempfile
 import time
+import zipfile
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 from . import nbgrader_run, sandbox
@@ -39,11 +41,21 @@ from .collect import collect, examples_tree
 from .course import EDITIONS, load_course
 from .feedback import sanitise_folder
 from .formgrade import formgrade
-from .lms import FORMATS, LMSES, export_gradebook, export_per_question, intake, read_roster
+from .late import TRUSTED_TIMES
+from .lms import (
+    FORMATS,
+    LMSES,
+    export_gradebook,
+    export_per_question,
+    intake,
+    looks_like_download,
+    read_roster,
+)
 from .publish import publish
 from .release import release
 from .report import WAITING, Outcome, read_csv, write_csv
 from .similarity import similarity_report
+from .text import terminal_safe
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
@@ -67,6 +79,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
     grade.add_argument("--memory-mb", type=int, help="memory of each kernel, its processes "
                        "together and each one (course.toml sandbox_memory_mb, memory_mb)")
     grade.add_argument("--csv", type=Path, help="where to write the CSV (course_work/grades.csv)")
+    grade.add_argument("--received-now", action="store_true", help="the submissions were received "
+                       "now: this run's clock is the submission time of those intake has no time for")
     sub.add_parser("feedback", help="regenerate feedback HTML from the gradebook")
     take_back = sub.add_parser("accept", help="give back test points withheld for review")
     take_back.add_argument("--lab", required=True)
@@ -143,30 +157,51 @@ def cmd_grade(course, args) -> int:
         if not args.source and not source.exists():
             source = examples_tree(course, Path(scratch) / "examples", args.lab)
             print("no submissions given and no course_work/submissions/: grading the examples")
-        collected = collect(course, source, args.lab)
+        refuse_lms_download(source)
+        received = datetime.now(UTC).replace(tzinfo=None) if args.received_now else None
+        collected = collect(course, source, args.lab, received)
+        for warning in collected.warnings:
+            print(f"WARNING: {terminal_safe(warning)}", file=sys.stderr)
         scheduler = args.scheduler or course.scheduler
         if scheduler:
             print(f"grading on the Dask cluster at {scheduler}")
         outcomes = autograde(course, collected, jobs=args.jobs, scheduler=scheduler,
                              shard_size=args.shard_size or course.shard_size)
     csv_path = args.csv or course.work_dir / "grades.csv"
-    write_csv(outcomes, csv_path)
     print_table(outcomes)
+    if not collected.submissions and csv_path.exists():
+        print(f"nothing to grade in {source} ({len(outcomes)} problem row(s) above): {csv_path} "
+              "was left as it was", file=sys.stderr)
+        return 1
+    write_csv(outcomes, csv_path)
     untimed = [f"{o.student} ({o.lab})" for o in outcomes if o.late.startswith("no submission time")]
     if untimed:
-        print(f"WARNING: no submission time (timestamp.txt) for {', '.join(untimed)}: counted as on "
-              "time; see docs/instructors.md, 'Due dates and late work'", file=sys.stderr)
+        print(f"WARNING: no submission time for {terminal_safe(', '.join(untimed))}: counted as on "
+              "time (times come from `python -m grader intake`); see docs/instructors.md, 'Due "
+              "dates and late work'", file=sys.stderr)
     print(f"graded {len(outcomes)} submission(s) with --jobs {args.jobs} in "
           f"{time.perf_counter() - started:.1f} s; CSV: {csv_path}")
     return 0
 
 
+def refuse_lms_download(source: Path) -> None:
+    """A Canvas or Moodle submissions download is taken in by `intake` first: say so."""
+    if source.is_file() and zipfile.is_zipfile(source):
+        lms = looks_like_download(source)
+        if lms:
+            raise ValueError(f"{source} is a {lms} submissions download: take it in first with "
+                             f"`python -m grader intake {source} --lms {lms} --lab LAB`, then run "
+                             "`python -m grader grade`")
+
+
 def print_table(outcomes: list[Outcome]) -> None:
+    """One line per outcome; text from submissions with its control characters escaped."""
     for o in outcomes:
         extra = f"+{o.extra:g}/{o.extra_max:g}" if o.extra_max else ""
-        print(f"{o.student:20s} {o.lab:28s} {o.score:6g}/{o.max_score:<6g} {extra:9s} {o.status:22s} "
-              f"{o.late + '; ' if o.late else ''}"
-              f"{o.reason[:90]}{'  [review: ' + o.review[:60] + ']' if o.review else ''}")
+        review = f"  [review: {terminal_safe(o.review)[:60]}]" if o.review else ""
+        print(f"{terminal_safe(o.student):20s} {terminal_safe(o.lab):28s} {o.score:6g}/{o.max_score:<6g} "
+              f"{extra:9s} {o.status:22s} {o.late + '; ' if o.late else ''}"
+              f"{terminal_safe(o.reason)[:90]}{review}")
 
 
 def cmd_feedback(course, args) -> int:
@@ -181,7 +216,7 @@ def cmd_feedback(course, args) -> int:
             done = nbgrader_run.run(config, ["generate_feedback", lab, "--force"], cwd=course.root,
                                     timeout=course.grading["feedback_timeout_s"])
             if done.returncode != 0:
-                print(done.stderr, file=sys.stderr)
+                print(terminal_safe(done.stderr, lines=True), file=sys.stderr)  # may quote submissions
                 return 1
             for folder in sorted((course.work_dir / "feedback").glob(f"*/{lab}")):
                 review = reviews.get((folder.parent.name, lab))
@@ -249,20 +284,24 @@ def cmd_intake(course, args) -> int:
     dest = args.dest or course.work_dir / "submissions"
     report = intake(args.archive, read_roster(roster_of(course)), args.lms, args.lab,
                     course.notebooks(args.lab)[0].name, dest, course.grading["unzip_mb"],
-                    course.late.timezone)
+                    course.late.timezone, course.work_dir / TRUSTED_TIMES)
     for entry in report.mapped:
         late = {True: " LATE", False: "", None: ""}[report.late.get(entry.student)]
-        print(f"{entry.student:20s} {report.times[entry.student]:%Y-%m-%d %H:%M} UTC {entry.file}{late}"
-              f"{'  (' + entry.reason + ')' if entry.reason else ''}")
+        note = f"  ({terminal_safe(entry.reason)})" if entry.reason else ""
+        print(f"{entry.student:20s} {report.times[entry.student]:%Y-%m-%d %H:%M} UTC "
+              f"{terminal_safe(entry.file)}{late}{note}")
     disagree = [student for student, flagged in report.late.items() if args.lab in course.late.due
                 and flagged not in (None, course.late.is_late(args.lab, student, report.times[student]))]
     if disagree:
         print(f"WARNING: {args.lms} flags lateness differently from the zip's times and course.toml's "
               f"due date for {', '.join(disagree)}: check their times on {args.lms}'s submissions "
-              "page and correct timestamp.txt where needed", file=sys.stderr)
+              f"page; the times used are in {course.work_dir / TRUSTED_TIMES}", file=sys.stderr)
+    for warning in report.warnings:
+        print(f"WARNING: {terminal_safe(warning)}", file=sys.stderr)
     for title, entries in (("not taken", report.unmapped), ("ambiguous, not taken", report.ambiguous)):
         for entry in entries:
-            print(f"{title}: {entry.file}: {entry.reason}", file=sys.stderr)
+            print(f"{title}: {terminal_safe(entry.file)}: {terminal_safe(entry.reason)}",
+                  file=sys.stderr)
     if report.missing:
         print(f"no file from: {', '.join(report.missing)}", file=sys.stderr)
     print(f"{len(report.mapped)} notebook(s) of {args.lab} in {dest}; {len(report.unmapped)} not "

@@ -17,7 +17,6 @@ into the gradebook in one transaction; ``python -m grader export`` and ``feedbac
 
 from __future__ import annotations
 
-import csv
 import html
 import re
 import secrets
@@ -29,6 +28,7 @@ from nbgrader.api import MissingEntry
 
 from .autograde import open_gradebook
 from .course import Course
+from .text import read_rows, write_rows
 
 COLUMNS = ["student", "lab", "notebook", "question", "points", "score", "comment", "answer"]
 RUBRIC = "**Rubric (for graders)**"
@@ -78,9 +78,7 @@ def anonymous_ids(course: Course, students: list[str]) -> dict[str, str]:
     known = _read_ids(path)
     for student in students:
         known.setdefault(student, f"anon-{secrets.token_hex(4)}")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="") as handle:
-        csv.writer(handle).writerows([["student", "anonymous_id"], *sorted(known.items())])
+    write_rows(path, ["student", "anonymous_id"], sorted(known.items()))
     return known
 
 
@@ -88,7 +86,7 @@ def _read_ids(path: Path) -> dict[str, str]:
     if not path.is_file():
         return {}
     with path.open(newline="") as handle:
-        return {row["student"]: row["anonymous_id"] for row in csv.DictReader(handle)}
+        return {row["student"]: row["anonymous_id"] for row in read_rows(handle)[1]}
 
 
 def _student_answer(course: Course, question: Question, student: str) -> str:
@@ -130,9 +128,8 @@ def export_answers(course: Course, lab: str, out: Path | None = None,
 
 
 def _write_csv(path: Path, rows: list[list[str]]) -> Path:
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        csv.writer(handle).writerows([COLUMNS, *rows])
-    return path
+    """The question's CSV: COLUMNS, the answers keeping their lines (grader/text.py)."""
+    return write_rows(path, COLUMNS, rows, lines=("comment", "answer"), encoding="utf-8")
 
 
 def _write_page(path: Path, question: Question, rows: list[list[str]]) -> Path:
@@ -167,12 +164,12 @@ def import_scores(course: Course, files: list[Path]) -> int:
     with open_gradebook(course.gradebook_url, course.course_id) as gb:
         for path in files:
             with Path(path).open(newline="", encoding="utf-8") as handle:
-                reader = csv.DictReader(handle)
-                missing = set(COLUMNS[:7]) - set(reader.fieldnames or ())
+                header, rows = read_rows(handle)
+                missing = set(COLUMNS[:7]) - set(header)
                 if missing:
                     raise ValueError(f"{path}: no column(s) {', '.join(sorted(missing))}; export "
                                      "the answers again and fill in score and comment")
-                for number, row in enumerate(reader, start=2):  # row 1 is the header
+                for number, row in enumerate(rows, start=2):  # row 1 is the header
                     try:
                         updates.append(_checked_update(gb, row, by_anonymous))
                     except ValueError as problem:

@@ -302,7 +302,8 @@ def _merge(course: Course, copy: Path, graded: Graded, notes: list[str]) -> Outc
             score, extra, late = scored(submission, course.late)
     outcome = diagnose(task.student, task.lab, graded.returncode, graded.log, graded_nbs,
                        score, max_score, manual_pending, graded.seconds,
-                       course.grading["notebook_timeout_s"], notes)
+                       course.grading["notebook_timeout_s"], notes,
+                       cell_timeout=course.grading["cell_timeout_s"])
     status = "needs review" if held and outcome.status in SCORED else outcome.status
     outcome = dataclasses.replace(outcome, status=status, review="; ".join(reviews),
                                   extra=round(extra, 2), extra_max=extra_max, late=late)

@@ -1,15 +1,22 @@
 """Collect student notebooks into nbgrader's submitted/ folder, checking each one on the way.
 
-Accepted input (a folder, or a .zip of the same tree, possibly inside one top folder):
+Accepted input (a folder, or a .zip of the same tree, possibly inside wrapper folders):
   <student>/<lab>/<notebook>.ipynb
+The student level is found by what is in it, never by a folder's name alone: it is the first
+folder, going down through single wrapper folders, with a subfolder that is a roster student or
+that holds a lab-named folder with a notebook in it (so a wrapper named like a lab is a wrapper).
 Nothing in the input is trusted: links, named pipes and devices are never followed or opened,
 only reported; a zip entry that is unsafe (`..`, an absolute path, a name part over 255 bytes, a
-link, a duplicate) is skipped with a reason, and extraction stops at course.toml's `unzip_mb`.
-A notebook that is not valid JSON or not a valid notebook is reported as 'invalid' with the
-parser's message. Two accidents are repaired, with a note: a cell whose grading metadata is
-broken (`"nbgrader": null`) and a graded cell duplicated by copy-paste (the copy is ungraded).
-Every problem ends as a row of grades.csv; nothing is dropped silently. A `timestamp.txt` next
-to the notebooks (the submission time, grader/late.py) is carried over, in UTC.
+link, a duplicate, also after Unicode NFC normalisation) is skipped with a reason, and extraction
+stops at course.toml's `unzip_mb`. Names are normalised to NFC; entries under a hidden folder
+(`.git/`, `__MACOSX/`) or hidden files are skipped with a warning, and so are named two entries
+whose names differ only in letter case (both are taken). A notebook that is not valid JSON or not
+a valid notebook, or that has more cells than `max_cells`, is reported as 'invalid' with the
+reason. Three accidents are repaired, with a note: a cell whose grading metadata is broken
+(`"nbgrader": null`), a graded cell duplicated by copy-paste (the copy is ungraded), and a graded
+cell the course's notebook does not have (ungraded). Every problem ends as a row of grades.csv or
+a printed warning; nothing is dropped silently. Submission times come from intake's record
+(grader/late.py); a `timestamp.txt` in the submission is ignored, with a note.
 """
 
 from __future__ import annotations
@@ -19,14 +26,16 @@ import re
 import shutil
 import stat
 import tempfile
+import unicodedata
 import zipfile
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 import nbformat
 
 from .course import Course
-from .late import read_timestamp, timestamp_text
+from .late import TRUSTED_TIMES, read_trusted_times, timestamp_text, trusted_time
 
 STUDENT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
 NAME_MAX = 255  # bytes in one path component (Linux)
@@ -52,6 +61,7 @@ class Collected:
     submissions: list[tuple[str, str]]
     problems: list[Problem]
     notes: dict[tuple[str, str], list[str]] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)  # entries skipped or doubtful, to print
 
 
 def shown(name: str) -> str:
@@ -60,9 +70,14 @@ def shown(name: str) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
+def entry_name(info: zipfile.ZipInfo) -> str:
+    """A zip entry's name in Unicode NFC (macOS writes decomposed accents, NFD)."""
+    return unicodedata.normalize("NFC", info.filename)
+
+
 def _zip_entry_problem(info: zipfile.ZipInfo, seen: set[str]) -> str | None:
-    """Why a zip entry must be skipped, or None."""
-    name = info.filename
+    """Why a zip entry must be skipped, or None (``seen``: the NFC names before it)."""
+    name = entry_name(info)
     parts = [part for part in name.split("/") if part]
     if name.startswith("/") or re.match(r"[A-Za-z]:", name) or "\\" in name:
         return "absolute or non-portable path"
@@ -73,13 +88,45 @@ def _zip_entry_problem(info: zipfile.ZipInfo, seen: set[str]) -> str | None:
     if stat.S_ISLNK(info.external_attr >> 16):
         return "a symbolic link"
     if name in seen:
-        return "a second entry with the same name"
+        same = "" if name == info.filename else " (after Unicode normalisation)"
+        return f"a second entry with the same name{same}"
     return None
 
 
-def unpack(source: Path, scratch: Path, limit_mb: int) -> tuple[Path, list[Problem]]:
+def hidden_part(name: str) -> str | None:
+    """The leading part of a path up to its first hidden component (a name starting with '.',
+    or macOS's __MACOSX), e.g. 'ada/.git/'; None when nothing in it is hidden."""
+    parts = name.split("/")
+    for index, part in enumerate(parts):
+        if (part.startswith(".") and part not in (".", "..")) or part == "__MACOSX":
+            folder = index < len(parts) - 1
+            return "/".join(parts[:index + 1]) + ("/" if folder else "")
+    return None
+
+
+def hidden_warnings(names: list[str]) -> list[str]:
+    """One warning per hidden folder or file among zip entry names, saying they were skipped."""
+    counts: dict[str, int] = {}
+    for name in names:
+        counts[hidden_part(name)] = counts.get(hidden_part(name), 0) + 1
+    return [f"zip entries under '{shown(part)}' skipped ({count}): a hidden folder "
+            "(.git, __MACOSX, ...), not part of a submission" if part.endswith("/") else
+            f"zip entry '{shown(part)}' skipped: a hidden file, not part of a submission"
+            for part, count in sorted(counts.items())]
+
+
+def case_twin(name: str, folded: dict[str, str]) -> str | None:
+    """An earlier entry name equal to ``name`` but for letter case (``folded``: casefolded name ->
+    name, updated here), or None."""
+    twin = folded.setdefault(name.casefold(), name)
+    return twin if twin != name else None
+
+
+def unpack(source: Path, scratch: Path, limit_mb: int,
+           warnings: list[str] | None = None) -> tuple[Path, list[Problem]]:
     """The folder of student folders: ``source`` itself, or the zip extracted under ``scratch``,
-    plus one Problem per zip entry skipped."""
+    plus one Problem per zip entry skipped. With a ``warnings`` list, hidden entries are skipped
+    too and named there, with names that differ only in letter case."""
     source = Path(source)
     if not source.exists():
         raise FileNotFoundError(f"submissions not found: {source} (a folder or a .zip)")
@@ -88,23 +135,34 @@ def unpack(source: Path, scratch: Path, limit_mb: int) -> tuple[Path, list[Probl
     if not zipfile.is_zipfile(source):
         raise ValueError(f"{source} is neither a folder nor a zip file of student notebooks")
     target, problems, seen, budget = scratch / "unzipped", [], set(), limit_mb * MIB
+    hidden, folded = [], {}
     target.mkdir()
     with zipfile.ZipFile(source) as archive:
         for info in archive.infolist():
-            reason = _zip_entry_problem(info, seen)
-            seen.add(info.filename)
+            reason, name = _zip_entry_problem(info, seen), entry_name(info)
+            seen.add(name)
             if reason:
-                problems.append(Problem(_owner(info.filename), "", "invalid",
+                problems.append(Problem(_owner(name), "", "invalid",
                                         f"zip entry '{shown(info.filename)}' skipped: {reason}"))
+                continue
+            if warnings is not None and hidden_part(name):
+                hidden.append(name)
                 continue
             if info.is_dir():
                 continue
-            budget = _extract(archive, info, target / info.filename, budget)
+            twin = case_twin(name, folded)
+            if warnings is not None and twin:
+                warnings.append(f"zip entries '{shown(twin)}' and '{shown(name)}' differ only in "
+                                "letter case: both taken, but on Windows or macOS they are one "
+                                "file; check which student is which")
+            budget = _extract(archive, info, target / name, budget)
             if budget < 0:
-                problems.append(Problem(_owner(info.filename), "", "invalid", (
+                problems.append(Problem(_owner(name), "", "invalid", (
                     f"the zip expands beyond {limit_mb} MB (course.toml [grading] unzip_mb): "
                     f"'{shown(info.filename)}' and the entries after it were skipped")))
                 break
+    if warnings is not None:
+        warnings += hidden_warnings(hidden)
     return target, problems
 
 
@@ -145,30 +203,61 @@ def _entries(folder: Path) -> list[tuple[Path, str]]:
             if not name.startswith((".", "__MACOSX"))]
 
 
-def students_root(tree: Path, labs: set[str]) -> Path:
-    """The folder whose subfolders are students: ``tree``, or the single folder an LMS export
-    wraps them in (recognised because its grandchildren are not lab names)."""
+def _holds_a_student(folder: Path, labs: set[str], roster: set[str]) -> bool:
+    """Whether a subfolder of ``folder`` looks like a student's: a roster student, or a folder
+    holding a lab-named folder with a notebook in it."""
+    for child, kind in _entries(folder):
+        if kind != "dir":
+            continue
+        if child.name in roster:
+            return True
+        for sub, sub_kind in _entries(child):
+            if sub_kind == "dir" and sub.name in labs and any(
+                    path.name.endswith(".ipynb") for path, _ in _entries(sub)):
+                return True
+    return False
+
+
+def students_root(tree: Path, labs: set[str], roster: set[str] = frozenset(), depth: int = 3) -> Path:
+    """The folder whose subfolders are students: ``tree``, or the one inside single wrapper
+    folders (an LMS export's, or one named like a lab) whose subfolders look like students."""
     folders = [path for path, kind in _entries(tree) if kind == "dir"]
-    holds_labs = any(sub.name in labs for folder in folders
-                     for sub, kind in _entries(folder) if kind == "dir")
-    if len(folders) == 1 and not holds_labs and folders[0].name not in labs:
-        return students_root(folders[0], labs)
+    if depth and len(folders) == 1 and not _holds_a_student(tree, labs, roster):
+        inner = students_root(folders[0], labs, roster, depth - 1)
+        if _holds_a_student(inner, labs, roster):
+            return inner
     return tree
+
+
+def _roster_students(course: Course) -> set[str]:
+    """The course ids on the roster (course.toml [lms] roster), or none without a roster."""
+    if course.roster is None or not course.roster.is_file():
+        return set()
+    from .lms import read_roster  # lms builds on this module
+
+    return {entry.student for entry in read_roster(course.roster)}
 
 
 NOT_FOLLOWED = {"link": "a symbolic link, not followed", "other": "not a regular file or folder "
                 "(a named pipe, socket or device), not opened"}
 
 
-def collect(course: Course, source: Path, labs: list[str] | None = None) -> Collected:
-    """Copy every valid ``<student>/<lab>/*.ipynb`` of ``source`` into course_work/submitted/."""
+def collect(course: Course, source: Path, labs: list[str] | None = None,
+            received: datetime | None = None) -> Collected:
+    """Copy every valid ``<student>/<lab>/*.ipynb`` of ``source`` into course_work/submitted/.
+
+    received: collect's own clock (naive UTC), the submission time of every notebook that intake
+              has no time for (`grade --received-now`); None: those have no time
+    """
     known = set(course.labs())
     wanted = set(labs) if labs else known
     submitted = course.work_dir / "submitted"
     found, notes = [], {}
+    times, warnings = read_trusted_times(course.work_dir / TRUSTED_TIMES), []
     with tempfile.TemporaryDirectory() as scratch:
-        tree, problems = unpack(source, Path(scratch), course.grading["unzip_mb"])
-        for student_dir, kind in _entries(students_root(tree, known)):
+        tree, problems = unpack(source, Path(scratch), course.grading["unzip_mb"], warnings)
+        root = students_root(tree, known, _roster_students(course))
+        for student_dir, kind in _entries(root):
             student = student_dir.name
             if kind == "file":
                 continue  # an LMS export's index or a stray file at the top: not a submission
@@ -189,8 +278,9 @@ def collect(course: Course, source: Path, labs: list[str] | None = None) -> Coll
                     problems.append(Problem(student, lab, "invalid", problem))
                 else:
                     found.append((student, lab))
-                    notes[(student, lab)] = repaired
-    return Collected(found, problems, notes)
+                    notes[(student, lab)] = repaired + _copy_time(
+                        times, student, lab, lab_dir, submitted / student / lab, received)
+    return Collected(found, problems, notes, warnings)
 
 
 def _student_problem(student: str, kind: str, labs: set[str]) -> str | None:
@@ -207,9 +297,9 @@ def _student_problem(student: str, kind: str, labs: set[str]) -> str | None:
 def _copy_lab(course: Course, lab_dir: Path, target: Path) -> tuple[str | None, list[str]]:
     """Copy one student's lab folder: (the reason it cannot be graded, or None; repair notes)."""
     lab = lab_dir.name
-    expected = {p.name for p in course.notebooks(lab)}
+    expected = {p.name: p for p in course.notebooks(lab)}
     given = {path.name: kind for path, kind in _entries(lab_dir) if path.name.endswith(".ipynb")}
-    handed_in = sorted(set(given) & expected)
+    handed_in = sorted(set(given) & set(expected))
     if not handed_in:
         return f"none of the lab's notebooks ({', '.join(sorted(expected))}) was handed in", []
     notebooks, notes = {}, []
@@ -219,27 +309,48 @@ def _copy_lab(course: Course, lab_dir: Path, target: Path) -> tuple[str | None, 
         nb, reason = read_notebook(lab_dir / name, course.grading["unzip_mb"] * MIB)
         if reason:
             return f"{name}: {reason}", []
-        notes += [f"{name}: {note}" for note in repair(nb)]
+        too_many = _too_many_cells(nb, course.grading["max_cells"])
+        if too_many:
+            return f"{name}: {too_many}", []
+        notes += [f"{name}: {note}" for note in repair(nb, grade_ids(expected[name]))]
         notebooks[name] = nb
     if target.exists():
         shutil.rmtree(target)
     target.mkdir(parents=True)
     for name, nb in notebooks.items():
         nbformat.write(nb, target / name)
-    return None, notes + _copy_timestamp(lab_dir, target, course.late.timezone)
+    return None, notes
 
 
-def _copy_timestamp(lab_dir: Path, target: Path, zone: str) -> list[str]:
-    """Write the submission time of ``lab_dir/timestamp.txt`` to ``target`` in UTC, as nbgrader
-    reads it; returns a note when the file is there but unreadable (the time is then unknown)."""
-    if not os.path.lexists(lab_dir / TIMESTAMP):
-        return []
-    try:
-        moment = read_timestamp(lab_dir / TIMESTAMP, zone)
-    except (OSError, ValueError) as error:
-        return [f"{TIMESTAMP} ignored ({error}): submission time unknown"]
-    (target / TIMESTAMP).write_text(timestamp_text(moment))
-    return []
+def _too_many_cells(nb, limit: int) -> str | None:
+    """Why a notebook with more than ``limit`` cells is not run (each cell costs the grader time
+    of its own, whatever its code), or None."""
+    if len(nb.cells) <= limit:
+        return None
+    return (f"{len(nb.cells):,} cells, more than the {limit:,} a notebook may have (course.toml "
+            "[grading] max_cells): not run, no points; merge cells and hand it in again")
+
+
+def grade_ids(path: Path) -> set[str]:
+    """The grade_ids of a course notebook's graded cells."""
+    cells = nbformat.read(path, as_version=4).cells
+    return {c.metadata["nbgrader"].get("grade_id") for c in cells
+            if isinstance(c.get("metadata", {}).get("nbgrader"), dict)} - {None}
+
+
+def _copy_time(times: dict, student: str, lab: str, lab_dir: Path, target: Path,
+               received: datetime | None) -> list[str]:
+    """Write the submission time intake recorded (if it is still this notebook's), else
+    ``received``, into ``target``/timestamp.txt, as nbgrader reads it; notes on a student's own
+    timestamp.txt (ignored) and on a record that does not fit."""
+    notes = []
+    if os.path.lexists(lab_dir / TIMESTAMP):
+        notes.append(f"{TIMESTAMP} in the submission ignored: times come from intake or collect")
+    moment, note = trusted_time(times, student, lab, lab_dir)
+    moment = moment or received
+    if moment is not None:
+        (target / TIMESTAMP).write_text(timestamp_text(moment))
+    return notes + [note for note in [note] if note]
 
 
 def read_notebook(path: Path, limit: int):
@@ -261,10 +372,11 @@ def read_notebook(path: Path, limit: int):
     return nb, None
 
 
-def repair(nb) -> list[str]:
-    """Mend two accidents in place; returns a note for each: grading metadata that is not a
-    mapping (e.g. `"nbgrader": null`) is removed, and a graded cell whose grade_id appeared
-    earlier (a copy-paste) loses its grading metadata, so the course's version is graded once."""
+def repair(nb, known: set[str] | None = None) -> list[str]:
+    """Mend three accidents in place; returns a note for each: grading metadata that is not a
+    mapping (e.g. `"nbgrader": null`) is removed, a graded cell whose grade_id appeared earlier
+    (a copy-paste) loses its grading metadata, so the course's version is graded once, and so does
+    a graded cell whose grade_id is not among ``known`` (the course notebook's; None: any)."""
     notes, seen = [], set()
     for index, cell in enumerate(nb.cells):
         meta = cell.get("metadata", {})
@@ -280,6 +392,10 @@ def repair(nb) -> list[str]:
             del meta["nbgrader"]
             notes.append(f"cell {index} is a copy of graded cell '{shown(str(grade_id))}': "
                          "graded once, from the course's version")
+        elif grade_id and known is not None and grade_id not in known:
+            del meta["nbgrader"]
+            notes.append(f"cell {index} is graded cell '{shown(str(grade_id))}', which the "
+                         "course's notebook does not have: run as a plain cell, no points")
         elif grade_id:
             seen.add(grade_id)
     return notes

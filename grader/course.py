@@ -33,6 +33,7 @@ GRADING_DEFAULTS = {
     "disk_mb": 256,
     "output_kb_per_cell": 2048,
     "unzip_mb": 2048,
+    "max_cells": 1000,
     "feedback_timeout_s": 300,
 }
 

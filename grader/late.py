@@ -9,10 +9,14 @@
   [extensions."01_char_lstm_keras"]
   ada = 2026-10-08T23:59:00                         # ada's own due date for that lab
 
-The submission time is the one in `timestamp.txt` next to the student's notebook (nbgrader's
-convention: ISO 8601, or nbgrader's own "2026-10-05 21:59:00.000000 UTC"); `grader intake` writes
-it from the time the LMS stored with the file in its download. A lab with a due date whose
-submission has no time is graded as on time and marked "no submission time" in grades.csv.
+Submission times are trusted only from the grader itself: `grader intake` records the time the
+LMS stored with each file of its download in course_work/submission_times.json (TRUSTED_TIMES),
+keyed by student and lab, with the notebook's SHA-256; collect writes that time as nbgrader's
+`timestamp.txt` (ISO 8601) into submitted/ only while the notebook is still the one intake took
+in, or else collect's own clock where asked (`grade --received-now`). A `timestamp.txt` that
+comes with a submission (a student's folder or zip) is ignored and the
+reason column says so. A lab with a due date whose submission has no trusted time is graded as
+on time and marked "no submission time" in grades.csv.
 
 nbgrader applies the penalty while it autogrades (AssignLatePenalties with the plugin configured
 here) and its feedback pages show it. grades.csv works it out again from the current score each
@@ -23,9 +27,10 @@ score first, then off its extra credit.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 import os
-import stat
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -35,7 +40,7 @@ from traitlets import Float
 
 PENALTIES = ("none", "zero", "per-day")
 DAY_S = 86400
-TIMESTAMP_MAX_BYTES = 200
+TRUSTED_TIMES = "submission_times.json"  # in course_work/: written by intake, read by collect
 
 
 @dataclass(frozen=True)
@@ -134,16 +139,59 @@ def timestamp_text(moment: datetime) -> str:
     return moment.isoformat() + "+00:00\n"
 
 
-def read_timestamp(path, zone: str) -> datetime:
-    """The time in a student's timestamp.txt (never following a link or blocking on a pipe)."""
+def file_digest(path) -> str:
+    """The SHA-256 of a regular file (never following a link), hex."""
     fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    digest = hashlib.sha256()
     with os.fdopen(fd, "rb") as handle:
-        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
-            raise ValueError("not a regular file")
-        data = handle.read(TIMESTAMP_MAX_BYTES + 1)
-    if len(data) > TIMESTAMP_MAX_BYTES:
-        raise ValueError(f"longer than {TIMESTAMP_MAX_BYTES} bytes")
-    return parse_timestamp(data.decode("utf-8", "replace"), zone)
+        while chunk := handle.read(2**20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def read_trusted_times(path) -> dict[str, dict]:
+    """The trusted times of TRUSTED_TIMES ('<student>/<lab>' -> time, notebook, sha256, origin);
+    empty when the file is absent."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return json.load(handle)
+    except FileNotFoundError:
+        return {}
+    except ValueError as error:
+        raise ValueError(f"{path} is not valid JSON ({error}): correct it, or run intake again"
+                         ) from None
+
+
+def record_trusted_time(path, student: str, lab: str, notebook, moment: datetime,
+                        origin: str) -> None:
+    """Record that intake took in ``notebook`` (the file it wrote) for ``student`` and ``lab``
+    at ``moment`` (naive UTC), as the LMS's download ``origin`` says."""
+    times = read_trusted_times(path)
+    times[f"{student}/{lab}"] = {"time": timestamp_text(moment).strip(), "notebook": notebook.name,
+                                 "sha256": file_digest(notebook), "origin": origin}
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with open(path, "w", encoding="utf-8") as handle:
+        json.dump(times, handle, indent=1, sort_keys=True)
+
+
+def trusted_time(times: dict[str, dict], student: str, lab: str, lab_dir
+                 ) -> tuple[datetime | None, str]:
+    """(the submission time intake recorded, or None; a note when there is a record that does not
+    fit) for the notebook now in ``lab_dir``."""
+    record = times.get(f"{student}/{lab}")
+    if record is None:
+        return None, ""
+    try:
+        same = file_digest(os.path.join(lab_dir, record["notebook"])) == record["sha256"]
+    except OSError:
+        same = False
+    if not same:
+        return None, (f"{record['notebook']} is not the file intake took in from {record['origin']}: "
+                      "submission time unknown (run intake again)")
+    try:
+        return parse_timestamp(record["time"], "UTC"), ""
+    except ValueError as error:
+        raise ValueError(f"{TRUSTED_TIMES}, {student}/{lab}: {error}") from None
 
 
 def nbgrader_config(policy: LatePolicy) -> dict:

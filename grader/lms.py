@@ -20,14 +20,17 @@ Intake reads one assignment's (= one lab's) "download all submissions" zip:
           before its extension, e.g. lab01-1.ipynb)
   Moodle  flat files  <Full Name>_<participant id>_assignsubmission_file_<file>
           or folders  <Full Name>_<participant id>_assignsubmission_file/<file>
-A file is mapped by its numeric id, never by its name, to dest/<student>/<lab>/<notebook>, with
-the time the zip stores for it (read in course.toml's [late] timezone) as timestamp.txt, the
-submission time grading compares with the due date (grader/late.py);
-the name is only compared with the roster's, as a warning. Only .ipynb files are submissions.
-Nothing is guessed: an unknown id, a name off the convention, a file that is not a notebook
-is reported as unmapped; two notebooks from one student, or an unknown id whose name matches
-several roster students, as ambiguous; roster students without a file as missing. Zip entries
-are checked and extracted with collect.py's helpers (unsafe entries skipped, size limit).
+A file is mapped by its numeric id, never by its name, to dest/<student>/<lab>/<notebook>; the
+time the zip stores for it (read in course.toml's [late] timezone) is recorded in
+course_work/submission_times.json, the trusted submission time grading compares with the due
+date (grader/late.py); the name is only compared with the roster's, as a warning. Only .ipynb
+files are submissions. Nothing is guessed: an unknown id, a name off the convention, a file that
+is not a notebook, a hidden file an archiver added (__MACOSX/, dot-files) is reported as
+unmapped; two notebooks from one student, or an unknown id whose name matches several roster
+students, as ambiguous; roster students without a file as missing. Zip entries are checked and
+extracted with collect.py's helpers (unsafe entries skipped, names in Unicode NFC, size limit);
+names that differ only in letter case are warned about. `looks_like_download` tells `grade` that
+a zip is such a download, to be taken in first.
 
 Export writes a gradebook CSV the LMS imports, one row per roster student, one column per lab:
   canvas  Student, ID, SIS User ID, SIS Login ID, Section (as Canvas's own export; it matches
@@ -42,7 +45,6 @@ any, get their own column '<lab> extra'. A student without an outcome gets an em
 
 from __future__ import annotations
 
-import csv
 import re
 import zipfile
 from collections import defaultdict
@@ -50,10 +52,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from .collect import MIB, STUDENT_ID, TIMESTAMP, _extract, _zip_entry_problem, shown
+from .collect import MIB, STUDENT_ID, _extract, _zip_entry_problem, case_twin, entry_name, hidden_part, shown
 from .course import GRADING_DEFAULTS
-from .late import as_utc, timestamp_text
+from .late import TRUSTED_TIMES, as_utc, record_trusted_time
 from .report import Outcome
+from .text import read_rows, write_rows
 
 LMSES = ("canvas", "moodle")
 FORMATS = (*LMSES, "csv")
@@ -104,6 +107,7 @@ class IntakeReport:
     missing:    roster students with no notebook in the zip
     late:       per roster student with a file: True/False when the LMS says (Canvas), else None
     times:      per roster student with a file: the time stored with it in the zip (naive UTC)
+    warnings:   names that differ only in letter case
     """
 
     mapped: list[Entry] = field(default_factory=list)
@@ -112,15 +116,14 @@ class IntakeReport:
     missing: list[str] = field(default_factory=list)
     late: dict[str, bool | None] = field(default_factory=dict)
     times: dict[str, datetime] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
 
 
 def read_roster(path: Path) -> list[RosterEntry]:
     """The roster CSV's rows, checked: required columns present, student ids valid and unique,
     each non-empty LMS id numeric (Canvas, Moodle) and unique in its column. Errors name the row."""
     with Path(path).open(newline="", encoding="utf-8-sig") as handle:
-        reader = csv.DictReader(handle)
-        columns = reader.fieldnames or []
-        rows = list(reader)
+        columns, rows = read_rows(handle)
     absent = [column for column in ROSTER_COLUMNS if column not in columns]
     if absent:
         raise ValueError(f"roster {path} lacks column(s) {', '.join(absent)}: its header must "
@@ -164,11 +167,6 @@ def _names(entry: RosterEntry) -> set[str]:
             _squeezed(entry.email.split("@")[0])} - {""}
 
 
-def _hidden(name: str) -> bool:
-    """A zip entry an archiver adds, not the LMS: macOS's __MACOSX/ folder and dot-files."""
-    return name.startswith("__MACOSX/") or name.rsplit("/", 1)[-1].startswith(".")
-
-
 def _parse(lms: str, name: str) -> tuple[str, str, str, bool | None] | None:
     """(name in the file name, LMS id, original file name, late) of a zip entry, or None when
     it does not follow the LMS's convention."""
@@ -205,14 +203,16 @@ def _claim(lms: str, name: str, roster: list[RosterEntry], lab: str,
 
 
 def intake(archive: Path, roster: list[RosterEntry], lms: str, lab: str, notebook_name: str,
-           dest: Path, limit_mb: int = GRADING_DEFAULTS["unzip_mb"], zone: str = "UTC") -> IntakeReport:
+           dest: Path, limit_mb: int = GRADING_DEFAULTS["unzip_mb"], zone: str = "UTC",
+           times: Path | None = None) -> IntakeReport:
     """Write each notebook of one lab's LMS download to dest/<student>/<lab>/<notebook_name>.
 
     archive: the zip the LMS gave ("download all submissions" of one assignment)
     roster:  read_roster's entries;  lms: 'canvas' or 'moodle'
     dest:    best a fresh folder (a notebook already at a mapped student's place is replaced)
-    zone:    the time zone of the times stored in the zip (course.toml [late] timezone); each
-             notebook's time is written next to it as timestamp.txt, in UTC
+    zone:    the time zone of the times stored in the zip (course.toml [late] timezone)
+    times:   where each notebook's time is recorded (grader/late.py's TRUSTED_TIMES; default:
+             next to ``dest``, i.e. course_work/ for course_work/submissions)
     returns: the IntakeReport (files mapped, unmapped, ambiguous; students missing; late flags)
     """
     if lms not in LMSES:
@@ -223,15 +223,24 @@ def intake(archive: Path, roster: list[RosterEntry], lms: str, lab: str, noteboo
     if not zipfile.is_zipfile(archive):
         raise ValueError(f"{archive} is not a zip file: use {lms}'s 'Download all submissions' "
                          "of the lab's assignment")
-    report, claims, seen = IntakeReport(), defaultdict(list), set()
+    times = Path(times) if times else Path(dest).parent / TRUSTED_TIMES
+    report, claims, seen, folded = IntakeReport(), defaultdict(list), set(), {}
     with zipfile.ZipFile(archive) as zipped:
         for info in zipped.infolist():
-            problem = _zip_entry_problem(info, seen)
-            seen.add(info.filename)
+            problem, name = _zip_entry_problem(info, seen), entry_name(info)
+            seen.add(name)
             if problem:
                 report.unmapped.append(Entry(shown(info.filename), reason=problem))
-            elif not info.is_dir() and not _hidden(info.filename):
-                verdict, entry, late = _claim(lms, info.filename, roster, lab, notebook_name)
+            elif hidden_part(name):
+                report.unmapped.append(Entry(shown(info.filename), reason=(
+                    "a hidden file or folder an archiver adds (__MACOSX/, dot-files), not a "
+                    "submission")))
+            elif not info.is_dir():
+                twin = case_twin(name, folded)
+                if twin:
+                    report.warnings.append(f"'{shown(twin)}' and '{shown(name)}' differ only in "
+                                           "letter case: check they are two students' files")
+                verdict, entry, late = _claim(lms, name, roster, lab, notebook_name)
                 if verdict == "mapped":
                     claims[entry.student].append((info, entry, late))
                 else:
@@ -254,7 +263,11 @@ def intake(archive: Path, roster: list[RosterEntry], lms: str, lab: str, noteboo
             report.mapped.append(entry)
             report.late[student] = late
             report.times[student] = as_utc(datetime(*info.date_time), zone)
-            (target.parent / TIMESTAMP).write_text(timestamp_text(report.times[student]))
+            stale = target.parent / "timestamp.txt"  # written by intake before times were recorded
+            if stale.is_file() and not stale.is_symlink():
+                stale.unlink()
+            record_trusted_time(times, student, lab, target, report.times[student],
+                                f"{Path(archive).name}:{shown(info.filename)}")
     report.missing = [entry.student for entry in roster if entry.student not in claims]
     return report
 
@@ -278,17 +291,15 @@ def export_gradebook(outcomes: list[Outcome], roster: list[RosterEntry], lms: st
     labs = sorted({o.lab for o in outcomes})
     extras = [lab for lab in labs if any(o.extra_max for o in outcomes if o.lab == lab)]
     header, identity = _identity(lms)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(header + labs
-                        + [f"{lab} extra" for lab in extras])
-        for entry in roster:
-            marks = [scores.get((entry.student, lab)) for lab in labs]
-            bonus = [scores.get((entry.student, lab)) for lab in extras]
-            writer.writerow(identity(entry) + ["" if o is None else o.score for o in marks]
-                            + ["" if o is None else o.extra for o in bonus])
+
+    def row(entry: RosterEntry) -> list:
+        marks = [scores.get((entry.student, lab)) for lab in labs]
+        bonus = [scores.get((entry.student, lab)) for lab in extras]
+        return (identity(entry) + ["" if o is None else o.score for o in marks]
+                + ["" if o is None else o.extra for o in bonus])
+
+    write_rows(path, header + labs + [f"{lab} extra" for lab in extras],
+               [row(entry) for entry in roster])
 
 
 def _identity(lms: str):
@@ -323,10 +334,18 @@ def export_per_question(db_url: str, course_id: str, path: Path) -> int:
                 rows += [(submission.student.id, assignment.name, notebook.name, grade.name,
                           float(grade.score), float(grade.max_score))
                          for notebook in submission.notebooks for grade in notebook.grades]
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["student", "lab", "notebook", "grade_id", "score", "max_score"])
-        writer.writerows(sorted(rows))
+    write_rows(path, ["student", "lab", "notebook", "grade_id", "score", "max_score"], sorted(rows))
     return len(rows)
+
+
+def looks_like_download(archive: Path) -> str | None:
+    """'canvas' or 'moodle' when the zip's notebooks are named as that LMS names the files of its
+    submissions download (flat, no <student>/<lab>/ folders), else None."""
+    with zipfile.ZipFile(archive) as zipped:
+        names = [entry_name(info) for info in zipped.infolist()
+                 if not info.is_dir() and not hidden_part(entry_name(info))]
+    notebooks = [name for name in names if name.endswith(".ipynb")]
+    for lms in LMSES:
+        if notebooks and all(_parse(lms, name) for name in notebooks):
+            return lms
+    return None

@@ -17,12 +17,12 @@ withheld until a person accepts them, never kept.
 
 from __future__ import annotations
 
-import csv
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from .pipeline.rebuild import grade_id
+from .text import read_rows, write_rows
 
 MAX_REASONS = 4
 WAITING = "; written answers wait for manual grading"
@@ -42,7 +42,8 @@ class Outcome:
     late: str = ""  # '' (no due date), 'on time', 'late by ...: -N points' (grader/late.py)
 
 
-def _cell_problems(nb) -> list[str]:
+def _cell_problems(nb, cell_timeout: int | None = None, notebook_timeout: int | None = None
+                   ) -> list[str]:
     """One line per code cell that ended in an error, e.g. 'cell 6 (softmax): NameError: ...'."""
     problems = []
     for index, cell in enumerate(nb.cells):
@@ -56,13 +57,25 @@ def _cell_problems(nb) -> list[str]:
             meta = cell.get("metadata", {}).get("nbgrader")
             grade_id = meta.get("grade_id", "ungraded") if isinstance(meta, dict) else "ungraded"
             if output.get("ename") == "CellTimeoutError":
-                what = "stopped at the time limit for one cell"
+                what = _which_limit(str(output.get("evalue", "")), cell_timeout, notebook_timeout)
             else:
                 value = re.sub(r"\x1b\[[0-9;]*m", "", str(output.get("evalue", ""))).strip()
-                first = value.splitlines()[0][:120] if value else ""
+                first = value.split("\n")[0][:120] if value else ""  # a '\r' is escaped, not a line
                 what = f"{output.get('ename')}: {first}"
             problems.append(f"cell {index} ({grade_id}): {what.rstrip(': ')}")
     return problems
+
+
+def _which_limit(message: str, cell_timeout: int | None, notebook_timeout: int | None) -> str:
+    """Which limit stopped a cell, from nbclient's 'timed out ... after N seconds': the cell's
+    own, or the time left of the notebook's (each cell gets at most what the notebook has left)."""
+    given = re.search(r"after (\d+) seconds", message)
+    seconds = int(given.group(1)) if given else None
+    if seconds is not None and cell_timeout and seconds < cell_timeout and notebook_timeout:
+        return (f"stopped when the notebook's time limit ({notebook_timeout} s) ran out, after "
+                f"{seconds} s in this cell")
+    limit = f" ({cell_timeout or seconds} s)" if (cell_timeout or seconds) else ""
+    return f"stopped at the time limit for one cell{limit}"
 
 
 def compare_with_release(submitted, released, source) -> list[str]:
@@ -83,41 +96,61 @@ def compare_with_release(submitted, released, source) -> list[str]:
     return []
 
 
+TRACEBACK_NOISE = ("Traceback (most recent call last)", "There was an error processing assignment",
+                   "Please see the", "During handling of the above exception",
+                   "The above exception was the direct cause")
+EXCEPTION_LINE = re.compile(r"(?:[A-Za-z_][\w]*\.)*([A-Z]\w*(?:Error|Exception|Entry|Exit)): (.+)")
+UNKNOWN_CELL = re.compile(r"Cell '([^']+)' does not exist in the database")
+
+
 def _log_error(log: str) -> str:
-    """The reason nbgrader gave up on a notebook, in words a student can act on."""
+    """The reason nbgrader gave up on a notebook, in one line a student can act on: the kernel's
+    death, or the first exception of nbgrader's log (the cause; later ones follow from it)."""
     if "DeadKernelError" in log or "Kernel died" in log:
         return ("the kernel died while running the notebook (os._exit, a crash, or a resource "
                 "limit: memory, CPU time, file size)")
     if "Timeout waiting for execute reply" in log:
         return ("a cell ran past its time limit and the kernel stopped responding (an endless "
                 "loop, or a process or memory limit reached)")
-    errors = [m.group(1) for m in re.finditer(r"\[\w+ \| ERROR\] (.*)", log)]
-    lines = [line.strip() for line in log.splitlines() if line.strip()]
-    detail = next((line for line in reversed(lines) if re.match(r"\w+(Error|Exception)\b", line)),
-                  errors[0] if errors else (lines[-1] if lines else "no log"))
+    lines = [re.sub(r"^\[\w+ \| \w+\] ", "", line).strip() for line in log.splitlines()]
+    lines = [line for line in lines if line and not line.startswith(TRACEBACK_NOISE)]
+    exception = next((m for m in map(EXCEPTION_LINE.fullmatch, lines) if m), None)
+    errors = [m.group(1) for m in re.finditer(r"\[\w+ \| ERROR\] (.*)", log)
+              if not m.group(1).strip().startswith(TRACEBACK_NOISE)]
+    if exception:
+        detail = f"{exception.group(1)}: {exception.group(2)}"
+    else:
+        detail = errors[0] if errors else (lines[-1] if lines else "no log")
+    unknown = UNKNOWN_CELL.findall(log)
+    if unknown:
+        detail += f" (graded cell(s) the course's notebook does not have: {', '.join(unknown)})"
     return f"nbgrader could not grade it: {detail[:300]}"
 
 
 def diagnose(student, lab, returncode, log, notebooks, score, max_score, manual_pending,
-             seconds, notebook_timeout, notes=()) -> Outcome:
+             seconds, notebook_timeout, notes=(), cell_timeout: int | None = None) -> Outcome:
     """Turn one autograde run into an Outcome with a status and a reason a student can read.
 
     notes: what the grader repaired or undid in the submission, said first in the reason
+    cell_timeout: the limit of one cell, to tell which limit stopped a cell
     """
     if returncode == -9:
         reason = (f"grading was stopped after {seconds:.0f} s: the notebook did not finish within "
-                  f"its time limit ({notebook_timeout} s)")
-        return Outcome(student, lab, 0.0, max_score, "timeout", reason)
+                  f"its time limit ({notebook_timeout} s) for all cells together; no points, as "
+                  "nbgrader scores a notebook only once it has run to its end")
+        return Outcome(student, lab, 0.0, max_score, "timeout", "; ".join([reason, *notes]))
     if returncode != 0 or not notebooks:
         reason = "; ".join([_log_error(log), *notes])
         return Outcome(student, lab, 0.0, max_score, "error", reason)
-    parts = list(notes) + [problem for nb in notebooks for problem in _cell_problems(nb)]
+    parts = list(notes) + [problem for nb in notebooks
+                           for problem in _cell_problems(nb, cell_timeout, notebook_timeout)]
     if len(parts) > MAX_REASONS:
         parts = parts[:MAX_REASONS] + [f"and {len(parts) - MAX_REASONS} more"]
     status = "needs manual grading" if manual_pending else "graded"
     if seconds >= notebook_timeout and any("time limit" in part for part in parts):
         status = "timeout"
-        parts.insert(0, f"the notebook reached its time limit ({notebook_timeout} s)")
+        parts.insert(0, f"the notebook reached its time limit ({notebook_timeout} s): the points "
+                        "of the tests that ran before are kept")
     reason = "; ".join(parts) or "all cells ran without errors"
     if manual_pending:
         reason += WAITING
@@ -134,19 +167,16 @@ def is_optional(grade_id: str) -> bool:
 
 
 def write_csv(outcomes: list[Outcome], path: Path) -> None:
-    """One row per submission, the columns of CSV_HEADER."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(CSV_HEADER)
-        for o in outcomes:
-            writer.writerow([o.student, o.lab, o.score, o.max_score, o.extra, o.extra_max, o.status,
-                             o.late, o.reason, o.review])
+    """One row per submission, the columns of CSV_HEADER; text terminal- and spreadsheet-safe
+    (grader/text.py)."""
+    write_rows(path, CSV_HEADER, ([o.student, o.lab, o.score, o.max_score, o.extra, o.extra_max,
+                                   o.status, o.late, o.reason, o.review] for o in outcomes))
 
 
 def read_csv(path: Path) -> list[Outcome]:
+    """The outcomes of a grades.csv written by write_csv."""
     with path.open(newline="") as handle:
-        rows = list(csv.DictReader(handle))
+        _, rows = read_rows(handle)
     return [Outcome(r["student"], r["lab"], float(r["score"]), float(r["max"]), r["status"],
                     r["reason"], r.get("review", ""), float(r.get("extra") or 0),
                     float(r.get("extra_max") or 0), r.get("late", "")) for r in rows]

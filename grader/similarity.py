@@ -46,7 +46,6 @@ their line numbers, in the standard library only.
 from __future__ import annotations
 
 import builtins
-import csv
 import html
 import io
 import keyword
@@ -63,6 +62,7 @@ import nbformat
 
 from .collect import MIB, STUDENT_ID, read_notebook, shown
 from .course import Course
+from .text import write_rows
 
 K_CODE = 10  # tokens in a code k-gram (about one line of numpy)
 K_TEXT = 5  # words in a written-answer k-gram
@@ -327,13 +327,11 @@ def similarity_report(course: Course, lab: str, source: Path | None = None, out:
 
 def write_csv(path: Path, pairs: list[Pair]) -> Path:
     """student_a, student_b, score (0-1, 3 decimals), cells ('label 0.93; ...', best first)."""
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(CSV_COLUMNS)
-        for pair in pairs:
-            cells = "; ".join(f"{match.cell.label} {match.score:.2f}" for match in pair.cells)
-            writer.writerow([pair.student_a, pair.student_b, f"{pair.score:.3f}", cells])
-    return path
+    def cells(pair: Pair) -> str:
+        return "; ".join(f"{match.cell.label} {match.score:.2f}" for match in pair.cells)
+
+    return write_rows(path, CSV_COLUMNS, ([pair.student_a, pair.student_b, f"{pair.score:.3f}",
+                                           cells(pair)] for pair in pairs), encoding="utf-8")
 
 
 def render(lab: str, pairs: list[Pair], answers: dict[str, dict[Cell, Answer]], skipped: list[str],

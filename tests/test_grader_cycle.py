@@ -131,6 +131,8 @@ JUDGED = ["thread_repatch", "trace_hook", "forged_probe", "rebound_inputs", "exc
 # themselves, or carry copy-pasted or broken grading metadata: each scores 3.
 ODD = ["leftovers", "env_snoop", "html_injection", "own_interrupt", "duplicated_cells",
        "null_metadata"]
+# The tail of the hostile set (tests/tail_examples.py): each with its exact row below (TAIL_ROWS).
+TAIL = ["many_cells", "extra_grade_cell", "terminal_codes", "forged_time"]
 CANARY = "canary-5e1a9c"
 
 
@@ -154,7 +156,7 @@ def lab00(tmp_path_factory):
     """Lab 00 graded once with every example student, hostile ones included."""
     base = tmp_path_factory.mktemp("lab00")
     course = make_course(base / "course")
-    students = ["full", "blank", "partial", *HOSTILE, *INFLATE, *ODD, *JUDGED]
+    students = ["full", "blank", "partial", *HOSTILE, *INFLATE, *ODD, *JUDGED, *TAIL]
     source = submissions(base / "incoming", students, [LAB00])
     odd_entries(source)
     before = {name: tree_digest(course / name) for name in ("solutions", "labs")}
@@ -284,6 +286,37 @@ ODD_ROWS = {  # student: (lab, status, words of the reason)
     "linked": (LAB00, "invalid", "getting_started.ipynb is a symbolic link, not followed"),
     "piped": (LAB00, "invalid", "not a regular file or folder (a named pipe"),
 }
+
+
+TAIL_ROWS = {  # student: (score, status, reason), exactly as grades.csv holds them; the written
+    # answer was left as released, so nbgrader scores it 0 and nothing waits for a person
+    "many_cells": (0, "invalid", f"{NOTEBOOK}: 1,212 cells, more than the 1,000 a notebook may "
+                   "have (course.toml [grading] max_cells): not run, no points; merge cells and "
+                   "hand it in again"),
+    "extra_grade_cell": (3, "graded", f"{NOTEBOOK}: cell 8 is graded cell 'my_bonus', which the "
+                         "course's notebook does not have: run as a plain cell, no points"),
+    "terminal_codes": (3, "graded", "cell 12 (ungraded): SystemExit: \\x1b]0;grades: all 100\\x07"
+                       "\\x1b[2K\\rdone \\u202eevil"),
+    "forged_time": (3, "graded", "timestamp.txt in the submission ignored: times come from intake "
+                    "or collect"),
+}
+
+
+@pytest.mark.parametrize("student", sorted(TAIL_ROWS))
+def test_tail_examples_get_their_exact_rows(student, lab00):
+    score, status, reason = TAIL_ROWS[student]
+    outcome = lab00["outcomes"][student]
+    assert (outcome.lab, outcome.score, outcome.max_score, outcome.status, outcome.reason,
+            outcome.review, outcome.late) == (LAB00, score, 4, status, reason, "", ""), outcome
+
+
+def test_no_control_character_from_a_submission_reaches_the_csv_or_the_terminal(lab00):
+    printed = lab00["done"].stdout + lab00["done"].stderr
+    written = (lab00["course"] / "course_work" / "grades.csv").read_text()
+    for text in (printed, written):
+        assert "\x1b" not in text and "\x07" not in text and "\u202e" not in text
+    assert "SystemExit: \\x1b]0;grades: all 100\\x07\\x1b[2K\\rdone \\u202eevil" in written
+    assert re.search(r"^terminal_codes +00_getting_started .*\\x1b", printed, re.MULTILINE)
 
 
 @pytest.mark.parametrize("student", sorted(set(EXPECTED) - {"memory_children"}))

@@ -1,5 +1,6 @@
 """Due dates and late work (grader/late.py): course.toml's settings, the penalty, and one real
-grading run of lab 00 with students on time, late, extended and without a submission time."""
+grading run of lab 00 with students on time, late, extended, with a forged time and without a
+submission time; times come from intake's record of a Canvas download, never from the students."""
 
 from __future__ import annotations
 
@@ -14,7 +15,14 @@ import pytest
 from nbgrader.api import Gradebook
 from test_grader_cycle import LAB00, REPO, grade, make_course
 
-from grader.late import LatePolicy, after_penalty, parse_timestamp, read_policy
+from grader.late import (
+    TRUSTED_TIMES,
+    LatePolicy,
+    after_penalty,
+    parse_timestamp,
+    read_policy,
+    read_trusted_times,
+)
 from grader.lms import intake, read_roster
 from grader.report import read_csv
 
@@ -78,8 +86,10 @@ def test_intake_writes_the_zip_times_as_submission_times(tmp_path):
     report = intake(archive, read_roster(roster), "canvas", LAB00, "nb.ipynb", tmp_path / "in",
                     zone="Europe/Zurich")
     assert report.times == {"ada": datetime(2026, 10, 6, 7, 30)}
-    stamp = (tmp_path / "in" / "ada" / LAB00 / "timestamp.txt").read_text()
-    assert parse_timestamp(stamp, "UTC") == datetime(2026, 10, 6, 7, 30)
+    assert not (tmp_path / "in" / "ada" / LAB00 / "timestamp.txt").exists()
+    record = read_trusted_times(tmp_path / TRUSTED_TIMES)[f"ada/{LAB00}"]
+    assert parse_timestamp(record["time"], "UTC") == datetime(2026, 10, 6, 7, 30)
+    assert record["origin"] == "canvas.zip:lovelaceada_LATE_101_9001_lab.ipynb"
 
 
 LATE_WORK = f"""
@@ -94,26 +104,37 @@ timezone = "Europe/Zurich"
 [extensions."{LAB00}"]
 extended = 2026-10-09T23:59:00
 """
-TIMES = {"ontime": "2026-10-05T23:00:00", "late": "2026-10-07T09:00:00+02:00",
-         "verylate": "2026-10-12T12:00:00Z", "extended": "2026-10-08T12:00:00Z",
-         "garbled": "the night before"}
+TIMES = {  # the time Canvas stored with each file, in Zurich time (course.toml [late] timezone)
+    "ontime": (2026, 10, 5, 23, 0, 0), "late": (2026, 10, 7, 9, 0, 0),
+    "verylate": (2026, 10, 12, 14, 0, 0), "extended": (2026, 10, 8, 14, 0, 0),
+    "forged": (2026, 10, 7, 9, 0, 0)}
+NOTEBOOK = "getting_started.ipynb"
 
 
 @pytest.fixture(scope="module")
 def late_course(tmp_path_factory):
-    """Lab 00's solution handed in by five students, graded once with a per-day penalty."""
+    """Lab 00's solution handed in by six students, graded once with a per-day penalty: five
+    taken in from a Canvas download by intake (forged adds a timestamp.txt of its own claiming to
+    be on time), untimed copied into the submissions folder by hand."""
     base = tmp_path_factory.mktemp("late")
     course = make_course(base / "course")
     with open(course / "course.toml", "a") as toml:
         toml.write(LATE_WORK)
-    for student in [*TIMES, "untimed"]:
-        folder = base / "incoming" / student / LAB00
-        folder.mkdir(parents=True)
-        for notebook in (REPO / "solutions" / LAB00).glob("*.ipynb"):
-            (folder / notebook.name).write_bytes(notebook.read_bytes())
-        if student in TIMES:
-            (folder / "timestamp.txt").write_text(TIMES[student])
-    done = grade(course, base / "incoming", "--lab", LAB00)
+    roster = base / "roster.csv"
+    roster.write_text("student,name,canvas_id,moodle_id,email\n" + "".join(
+        f"{student},{student},{100 + i},,\n" for i, student in enumerate(TIMES)))
+    archive = base / "canvas.zip"
+    solution = (REPO / "solutions" / LAB00 / NOTEBOOK).read_bytes()
+    with zipfile.ZipFile(archive, "w") as zipped:
+        for i, (student, moment) in enumerate(TIMES.items()):
+            zipped.writestr(zipfile.ZipInfo(f"{student}_{100 + i}_{i}_{NOTEBOOK}", moment), solution)
+    work = course / "course_work"
+    intake(archive, read_roster(roster), "canvas", LAB00, NOTEBOOK, work / "submissions",
+           zone="Europe/Zurich")
+    (work / "submissions" / "forged" / LAB00 / "timestamp.txt").write_text("2026-10-05T20:00:00Z")
+    (work / "submissions" / "untimed" / LAB00).mkdir(parents=True)
+    (work / "submissions" / "untimed" / LAB00 / NOTEBOOK).write_bytes(solution)
+    done = grade(course, work / "submissions", "--lab", LAB00)
     return course, done
 
 
@@ -126,11 +147,12 @@ def test_late_work_loses_points_per_day_and_the_csv_says_why(late_course):
         "verylate": (0.0, "late by 6 d 14 h: -3 points"),  # seven days, at most the score
         "extended": (3.0, "on time (extension)"),
         "untimed": (3.0, "no submission time: counted as on time"),
-        "garbled": (3.0, "no submission time: counted as on time"),
+        "forged": (1.0, "late by 1 d 9 h: -2 points"),  # its own timestamp.txt says on time
     }
-    assert "timestamp.txt ignored ('the night before' is not a date and time" in rows["garbled"].reason
-    assert "WARNING: no submission time (timestamp.txt) for garbled (00_getting_started), " \
-           "untimed (00_getting_started)" in done.stderr
+    assert rows["forged"].reason == ("timestamp.txt in the submission ignored: times come from "
+                                     "intake or collect; written answers wait for manual grading")
+    assert "WARNING: no submission time for untimed (00_getting_started): counted as on time " \
+           "(times come from `python -m grader intake`)" in done.stderr
 
 
 def test_nbgrader_applied_the_same_penalty_and_export_keeps_it(late_course):
@@ -141,7 +163,7 @@ def test_nbgrader_applied_the_same_penalty_and_export_keeps_it(late_course):
             "FROM submitted_notebook JOIN submitted_assignment "
             "ON submitted_notebook.assignment_id = submitted_assignment.id"))
     assert penalties == {"ontime": None, "late": 2.0, "verylate": 3.0, "extended": None,
-                         "untimed": None, "garbled": None}
+                         "untimed": None, "forged": 2.0}
     before = read_csv(course / "course_work" / "grades.csv")
     subprocess.run([sys.executable, "-m", "grader", "--course", str(course), "export"],
                    check=True, capture_output=True)

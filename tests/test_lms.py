@@ -96,7 +96,10 @@ def test_moodle_zip_flat_and_in_folders(tmp_path, roster):
     unmapped = {entry.file: entry.reason for entry in report.unmapped}
     assert "add the id to their row" in unmapped["Kurt Godel_777_assignsubmission_file_lab01.ipynb"]
     assert "convention" in unmapped["Grace Hopper_503_assignsubmission_onlinetext_onlinetext.html"]
-    assert len(unmapped) == 2 and report.missing == ["grace", "kurt"]
+    hidden = "a hidden file or folder an archiver adds (__MACOSX/, dot-files), not a submission"
+    assert unmapped["__MACOSX/._Ada Lovelace_501_assignsubmission_file_lab01.ipynb"] == hidden
+    assert unmapped["Alan Turing_502_assignsubmission_file/.DS_Store"] == hidden
+    assert len(unmapped) == 4 and report.missing == ["grace", "kurt"]
 
 
 def test_moodle_participant_ids_per_lab_override_the_common_one(tmp_path):
@@ -193,14 +196,17 @@ def test_export_per_question_lists_every_grade_cell(tmp_path):
         gb.add_notebook("lab01", "lab01")
         for name, points in (("softmax", 2), ("optional_bonus", 1)):
             gb.add_grade_cell(name, "lab01", "lab01", max_score=points, cell_type="code")
-        for student, score in (("ada", 2), ("alan", 0.5)):
+        for student, score in (("ada", 2), ("alan", 0.5), ('=HYPERLINK("http://x","y")', 1)):
             gb.add_student(student)
             gb.add_submission("lab01", student)
             gb.find_grade("softmax", "lab01", "lab01", student).auto_score = score
         gb.db.commit()
-    assert export_per_question(db, "course", tmp_path / "questions.csv") == 4
+    assert export_per_question(db, "course", tmp_path / "questions.csv") == 6
+    formula = "'=HYPERLINK(\"http://x\",\"y\")"  # a student id a spreadsheet would run, neutralised
     assert rows(tmp_path / "questions.csv") == [
         ["student", "lab", "notebook", "grade_id", "score", "max_score"],
+        [formula, "lab01", "lab01", "optional_bonus", "0.0", "1.0"],
+        [formula, "lab01", "lab01", "softmax", "1.0", "2.0"],
         ["ada", "lab01", "lab01", "optional_bonus", "0.0", "1.0"],
         ["ada", "lab01", "lab01", "softmax", "2.0", "2.0"],
         ["alan", "lab01", "lab01", "optional_bonus", "0.0", "1.0"],

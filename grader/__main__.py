@@ -53,7 +53,7 @@ from .lms import (
 )
 from .publish import publish
 from .release import release
-from .report import WAITING, Outcome, read_csv, write_csv
+from .report import WAITING, Outcome, merged, read_csv, write_csv
 from .similarity import similarity_report
 from .text import terminal_safe
 
@@ -173,7 +173,7 @@ def cmd_grade(course, args) -> int:
         print(f"nothing to grade in {source} ({len(outcomes)} problem row(s) above): {csv_path} "
               "was left as it was", file=sys.stderr)
         return 1
-    write_csv(outcomes, csv_path)
+    write_csv(merged(read_csv(csv_path) if csv_path.is_file() else [], outcomes), csv_path)
     untimed = [f"{o.student} ({o.lab})" for o in outcomes if o.late.startswith("no submission time")]
     if untimed:
         print(f"WARNING: no submission time for {terminal_safe(', '.join(untimed))}: counted as on "

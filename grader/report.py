@@ -166,6 +166,14 @@ def is_optional(grade_id: str) -> bool:
     return grade_id.startswith("optional")
 
 
+def merged(previous: list[Outcome], graded: list[Outcome]) -> list[Outcome]:
+    """The rows of ``previous`` that this run did not grade (other labs, other students), with
+    this run's rows: grading one lab or one student never drops another's row."""
+    done = {(o.student, o.lab) for o in graded}
+    kept = [o for o in previous if (o.student, o.lab) not in done]
+    return sorted(kept + graded, key=lambda o: (o.lab, o.student))
+
+
 def write_csv(outcomes: list[Outcome], path: Path) -> None:
     """One row per submission, the columns of CSV_HEADER; text terminal- and spreadsheet-safe
     (grader/text.py)."""

@@ -804,8 +804,10 @@ def test_grading_again_keeps_the_manual_grades_and_comments(lab00, tmp_path):
     source = submissions(tmp_path / "again", ["full"], [LAB00])
     env = {k: v for k, v in os.environ.items() if k != "RNNLAB_PROFILE"}
     grade(course, source, "--lab", LAB00, env=env)
-    (outcome,) = read_csv(course / "course_work" / "grades.csv")
+    rows = {o.student: o for o in read_csv(course / "course_work" / "grades.csv")}
+    outcome = rows["full"]
     assert (outcome.score, outcome.status) == (4, "graded"), outcome
+    assert set(rows) == set(lab00["outcomes"]), "grading one student dropped the others' rows"
     with Gradebook(f"sqlite:///{course / 'course_work' / 'gradebook.db'}", "rnn-labs") as gb:
         comment = gb.find_comment("softmax_question", "getting_started", LAB00, "full")
         assert comment.manual_comment == "clear and complete"

@@ -39,6 +39,18 @@ MUTANTS = [
            old="    if num_batches == 0:\n", new="    if num_batches < 0:\n"),
     Mutant("readTextData", "word indices stored as floats",
            old="dtype=np.int64)", new="dtype=np.float32)"),
+    Mutant("readTextData", "word indices stored as int32: the loss in train_step then fails",
+           old="dtype=np.int64)", new="dtype=np.int32)"),
+    Mutant("readTextData", "rows counted with the notebook's OPTS.batch_size, not the argument",
+           old="in_text = int_text[:n].reshape(batch_size, -1)\n"
+               "    out_text = int_text[1:n + 1].reshape(batch_size, -1)",
+           new="in_text = int_text[:n].reshape(OPTS.batch_size, -1)\n"
+               "    out_text = int_text[1:n + 1].reshape(OPTS.batch_size, -1)"),
+    Mutant("readTextData", "arrays squeezed: batch_size=1 gives 1-D arrays",
+           old="in_text = int_text[:n].reshape(batch_size, -1)\n"
+               "    out_text = int_text[1:n + 1].reshape(batch_size, -1)",
+           new="in_text = int_text[:n].reshape(batch_size, -1).squeeze()\n"
+               "    out_text = int_text[1:n + 1].reshape(batch_size, -1).squeeze()"),
     # Exercise 2: get_batches
     Mutant("get_batches", "leftover columns yielded as a short last batch",
            old="range(0, num_batches * seq_size, seq_size)", new="range(0, in_text.shape[1], seq_size)"),
@@ -58,6 +70,12 @@ MUTANTS = [
     num_batches = in_text.shape[1] // seq_size
     return [(in_text[:, i:i + seq_size], out_text[:, i:i + seq_size])
             for i in range(0, num_batches * seq_size, seq_size)]"""),
+    Mutant("get_batches", "the batch count from the notebook's OPTS.seq_size, not the argument",
+           old="num_batches = in_text.shape[1] // seq_size",
+           new="num_batches = in_text.shape[1] // OPTS.seq_size"),
+    Mutant("get_batches", "batches squeezed: a batch of one row loses its row axis",
+           old="yield in_text[:, i:i + seq_size], out_text[:, i:i + seq_size]",
+           new="yield np.squeeze(in_text[:, i:i + seq_size]), np.squeeze(out_text[:, i:i + seq_size])"),
     # Exercise 3: RNN.forward
     Mutant("rnn_forward", "the hidden state passed in ignored (zeros used)",
            old="self.rnn(self.embedding(x), hidden)", new="self.rnn(self.embedding(x))"),
@@ -77,6 +95,19 @@ MUTANTS = [
     Mutant("rnn_forward", "word indices fed to the RNN as numbers (embedding skipped)",
            old="self.rnn(self.embedding(x), hidden)",
            new="self.rnn(x[..., None].float().expand(-1, -1, self.rnn.input_size), hidden)"),
+    Mutant("rnn_forward", "outputs squeezed: a batch of one loses its batch axis",
+           old="return self.dense(outputs), hidden", new="return self.dense(outputs.squeeze()), hidden"),
+    Mutant("rnn_forward", "forward puts the network in training mode (sampling then runs in it)",
+           old="        outputs, hidden = self.rnn(self.embedding(x), hidden)\n",
+           new="        self.train()\n        outputs, hidden = self.rnn(self.embedding(x), hidden)\n"),
+    Mutant("rnn_forward", "step by step into torch.zeros made on the CPU, whatever the device",
+           answer="""\
+        embedded = self.embedding(x)
+        outputs = torch.zeros(x.shape[0], x.shape[1], self.hidden_size)
+        for t in range(x.shape[1]):
+            step, hidden = self.rnn(embedded[:, t:t + 1], hidden)
+            outputs[:, t] = step[:, 0]
+        return self.dense(outputs), hidden"""),
     # Exercise 4: top_k_probabilities
     Mutant("top_k_probabilities", "the original lab's uniform draw among the top k",
            answer="""\
@@ -122,6 +153,10 @@ MUTANTS = [
     Mutant("top_k_probabilities", "the masked scores returned, not probabilities",
            old="    p = np.exp(z - z.max())\n    return p / p.sum()",
            new="    return z"),
+    Mutant("top_k_probabilities", "masked scores set to -1e9, not -inf: wrong when every score is below it",
+           old="z = np.where(z >= cutoff, z, -np.inf)", new="z = np.where(z >= cutoff, z, -1e9)"),
+    Mutant("top_k_probabilities", "scores clipped to [-50, 50] against overflow instead of shifted",
+           old="p = np.exp(z - z.max())", new="p = np.exp(np.clip(z, -50, 50))"),
     # Exercise 5: train_step
     Mutant("train_step", "y.view(-1) on the column slices get_batches yields (not contiguous)",
            old="y.reshape(-1)", new="y.view(-1)"),
@@ -152,6 +187,10 @@ MUTANTS = [
            old="return loss.item(),", new="return loss,"),
     Mutant("train_step", "no optimiser step",
            old="    optimizer.step()\n", new=""),
+    Mutant("train_step", "the network left in eval mode after the step",
+           old="    optimizer.step()\n", new="    optimizer.step()\n    net.eval()\n"),
+    Mutant("train_step", "targets flattened to the notebook's OPTS.batch_size * OPTS.seq_size",
+           old="y.reshape(-1)", new="y.reshape(OPTS.batch_size * OPTS.seq_size)"),
     # Exercise 6: LSTM
     Mutant("lstm", "the state as one tensor instead of the pair (h, c)",
            old="return torch.zeros(shape, device=device), torch.zeros(shape, device=device)",
@@ -174,6 +213,21 @@ MUTANTS = [
     Mutant("lstm", "the notebook's OPTS.hidden_size used instead of the constructor's argument",
            old="shape = (self.num_layers, batch_size, self.hidden_size)",
            new="shape = (self.num_layers, batch_size, OPTS.hidden_size)"),
+    Mutant("lstm", "init_hidden ignores device: the state is always made on the CPU",
+           old="return torch.zeros(shape, device=device), torch.zeros(shape, device=device)",
+           new="return torch.zeros(shape), torch.zeros(shape)"),
+    Mutant("lstm", "init_hidden puts the state on the weights' device, not the one asked for",
+           old="return torch.zeros(shape, device=device), torch.zeros(shape, device=device)",
+           new="return (torch.zeros(shape, device=self.dense.weight.device),\n"
+               "                torch.zeros(shape, device=self.dense.weight.device))"),
+    Mutant("lstm", "init_hidden sized with the notebook's OPTS.batch_size, not the argument",
+           old="shape = (self.num_layers, batch_size, self.hidden_size)",
+           new="shape = (self.num_layers, OPTS.batch_size, self.hidden_size)"),
+    Mutant("lstm", "outputs squeezed: a batch of one loses its batch axis",
+           old="return self.dense(outputs), hidden", new="return self.dense(outputs.squeeze(0)), hidden"),
+    Mutant("lstm", "forward switches the network to eval mode",
+           old="        outputs, hidden = self.lstm(self.embedding(x), hidden)\n",
+           new="        self.eval()\n        outputs, hidden = self.lstm(self.embedding(x), hidden)\n"),
 ]
 EQUIVALENTS = [
     Equivalent("readTextData", "most_common and a loop over the rows",
@@ -201,6 +255,19 @@ EQUIVALENTS = [
     ids = torch.tensor([vocab_to_int[w] for w in words[:n + 1]])
     in_text = ids[:-1].view(batch_size, -1).numpy()
     out_text = ids[1:].reshape(batch_size, -1).numpy()"""),
+    Equivalent("readTextData", "np.unique counts, a stable sort, rows cut in a loop, astype(np.int64)",
+               answer="""\
+    vocab, counts = np.unique(np.array(words), return_counts=True)
+    order = np.argsort(-counts, kind="stable")
+    int_to_vocab = {rank: str(vocab[j]) for rank, j in enumerate(order)}
+    vocab_to_int = {word: rank for rank, word in int_to_vocab.items()}
+    n_vocab = len(vocab)
+    per_row = (len(words) - 1) // (batch_size * seq_size) * seq_size
+    if per_row == 0:
+        raise ValueError("the text is too short for one batch")
+    ids = np.array([vocab_to_int[word] for word in words]).astype(np.int64)
+    in_text = np.stack([ids[r * per_row:(r + 1) * per_row] for r in range(batch_size)])
+    out_text = np.stack([ids[r * per_row + 1:(r + 1) * per_row + 1] for r in range(batch_size)])"""),
     Equivalent("get_batches", "np.split of the columns that fit",
                answer="""\
     width = in_text.shape[1] // seq_size * seq_size
@@ -215,6 +282,11 @@ EQUIVALENTS = [
     while start + seq_size <= in_text.shape[1]:
         yield in_text[:, start:start + seq_size].copy(), out_text[:, start:start + seq_size].copy()
         start += seq_size"""),
+    Equivalent("get_batches", "a loop over batch numbers, columns taken with np.take",
+               answer="""\
+    for number in range(in_text.shape[1] // seq_size):
+        columns = np.arange(number * seq_size, (number + 1) * seq_size)
+        yield np.take(in_text, columns, axis=1), np.take(out_text, columns, axis=1)"""),
     Equivalent("rnn_forward", "the RNN run one time step at a time, outputs concatenated",
                answer="""\
         embedded = self.embedding(x)
@@ -228,6 +300,14 @@ EQUIVALENTS = [
         outputs, new_hidden = self.rnn(self.embedding(x), hidden)
         flat = self.dense(outputs.reshape(-1, self.hidden_size))
         return flat.reshape(x.shape[0], x.shape[1], -1), new_hidden"""),
+    Equivalent("rnn_forward", "step by step into a tensor made on the embeddings' device (new_zeros)",
+               answer="""\
+        embedded = self.embedding(x)
+        outputs = embedded.new_zeros(x.shape[0], x.shape[1], self.hidden_size)
+        for t in range(x.shape[1]):
+            step, hidden = self.rnn(embedded[:, t:t + 1], hidden)
+            outputs[:, t] = step[:, 0]
+        return self.dense(outputs), hidden"""),
     Equivalent("top_k_probabilities", "argpartition for the k best, scipy's softmax",
                answer="""\
     from scipy.special import softmax as scipy_softmax
@@ -253,6 +333,23 @@ EQUIVALENTS = [
         z = np.where(z >= np.sort(z)[-k], z, -np.inf)
     p = np.exp(z - z.max()) ** (1.0 / temperature)
     return p / p.sum()"""),
+    Equivalent("top_k_probabilities", "float32 torch, -inf for the masked scores, a float32 tensor returned",
+               answer="""\
+    scores = torch.as_tensor(np.asarray(logits), dtype=torch.float32) / temperature
+    if k is not None:
+        kth = torch.topk(scores, k).values[-1]
+        scores = scores.masked_fill(scores < kth, float("-inf"))
+    return torch.softmax(scores, dim=-1)"""),
+    Equivalent("top_k_probabilities", "float32 NumPy, the k best by argpartition",
+               answer="""\
+    z = np.asarray(logits, dtype=np.float32) / np.float32(temperature)
+    if k is not None:
+        masked = np.full_like(z, -np.inf)
+        best = np.argpartition(z, -k)[-k:]
+        masked[best] = z[best]
+        z = masked
+    p = np.exp(z - z.max())
+    return p / p.sum()"""),
     Equivalent("train_step", "loss on (B, V, T) logits, net.zero_grad, float(), contiguous().view",
                answer="""\
     net.zero_grad()
@@ -276,6 +373,20 @@ EQUIVALENTS = [
     print(f"gradient norm before clipping: {norm:.3f}", file=sys.stderr)
     optimizer.step()
     return loss.detach().item(), detach_hidden(hidden)"""),
+    Equivalent("train_step", "the global norm computed and the gradients rescaled by hand",
+               answer="""\
+    optimizer.zero_grad()
+    logits, hidden = net(x, hidden)
+    loss = criterion(logits.reshape(-1, logits.size(-1)), y.flatten())
+    loss.backward()
+    grads = [p.grad for p in net.parameters() if p.grad is not None]
+    norm = torch.sqrt(sum((g ** 2).sum() for g in grads))
+    if norm > clip_norm:
+        for g in grads:
+            g.mul_(clip_norm / norm)
+    optimizer.step()
+    state = tuple(h.detach() for h in hidden) if isinstance(hidden, tuple) else hidden.detach()
+    return float(loss.item()), state"""),
     Equivalent("lstm", "the same zero tensor for h and c; the state unpacked and packed again",
                old="""\
         shape = (self.num_layers, batch_size, self.hidden_size)
@@ -292,4 +403,16 @@ EQUIVALENTS = [
         embedded = self.embedding(x)
         outputs, (h, c) = self.lstm(embedded, (h, c))
         return self.dense(outputs), (h, c)"""),
+    Equivalent("lstm", "init_hidden made on the CPU, then moved to the device asked for",
+               old="""\
+        shape = (self.num_layers, batch_size, self.hidden_size)
+        return torch.zeros(shape, device=device), torch.zeros(shape, device=device)""",
+               new="""\
+        h = torch.zeros(self.num_layers, batch_size, self.hidden_size)
+        if device is not None:
+            h = h.to(device)
+        return h, h.clone()"""),
+    Equivalent("lstm", "the output layer applied as a matrix product with its weight and bias",
+               old="return self.dense(outputs), hidden",
+               new="return outputs @ self.dense.weight.T + self.dense.bias, hidden"),
 ]

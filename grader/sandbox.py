@@ -29,6 +29,7 @@ namespace cuts the TCP loopback that Jupyter uses by default.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import logging
 import os
@@ -230,6 +231,7 @@ def default_policy(limits: dict[str, int], uid: int | None) -> dict:
     checkout = Path(__file__).resolve().parent.parent  # the checkout holding rnnlab/ and grader/
     python = [Path(sys.base_prefix), Path(sys.prefix)]  # the interpreter (may live in ~) and venv
     readable = [*python, checkout / "rnnlab", checkout / "data", checkout / "pyproject.toml"]
+    readable += [imported_rnnlab()] if imported_rnnlab() != checkout / "rnnlab" else []
     readable += [LIMITS_SCRIPT]
     mode = available_mode()
     return {
@@ -240,6 +242,13 @@ def default_policy(limits: dict[str, int], uid: int | None) -> dict:
         # so the kernel can only switch to an unprivileged user inside the bubblewrap view.
         "uid": uid if os.geteuid() == 0 and mode == "bwrap" else None,
     }
+
+
+def imported_rnnlab() -> Path:
+    """The folder ``import rnnlab`` finds in this environment (an editable install may point at
+    another checkout than this one, e.g. a git worktree's): the kernel imports that one."""
+    spec = importlib.util.find_spec("rnnlab")
+    return Path(spec.origin).resolve().parent if spec and spec.origin else Path("/nonexistent")
 
 
 # The system folders a kernel needs, read-only; every other top-level folder (/root, /home, /work,

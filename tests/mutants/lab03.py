@@ -24,6 +24,17 @@ MUTANTS = [
            new="hidden_size * hidden_size + hidden_size * hidden_size"),
     Mutant("parameter_count", "a float, from a formula with a division",
            old="return embedding + rnn + classifier", new="return (embedding + rnn + classifier) / 1"),
+    Mutant("parameter_count", "counted on a model built with those sizes (the visible test's own way): "
+                              "no formula, so sizes too large to build fail",
+           answer="""\
+    built = TextGeneratorModel(vocab_size, embed_size, hidden_size)
+    return sum(p.numel() for p in built.parameters() if p.requires_grad)"""),
+    Mutant("parameter_count", "the products in NumPy int64: they overflow on very large sizes",
+           answer="""\
+    import numpy as np
+
+    v, e, h = np.array([vocab_size, embed_size, hidden_size], dtype=np.int64)
+    return int(v * e + e * h + h * h + 2 * h + h * v + v)"""),
     # Question 2: train_rnn_model
     Mutant("train_rnn_model", "targets not shifted: each word predicts itself",
            old="scores, _ = model(captions[:-1])  # predict words 2..T from words 1..T-1\n"
@@ -50,6 +61,57 @@ MUTANTS = [
     Mutant("train_rnn_model", "zero_grad between backward and step: every step applies nothing",
            old="            optimizer.zero_grad()\n            loss.backward()\n",
            new="            loss.backward()\n            optimizer.zero_grad()\n"),
+    Mutant("train_rnn_model", "validation before each epoch's training instead of after it",
+           answer="""\
+    model.to(device)
+    history = {"train_loss": [], "val_loss": []}
+    for epoch in range(n_epochs):
+        history["val_loss"].append(validation_loss(model, criterion, val_loader, device))
+        model.train()
+        losses = []
+        for _, captions, _ in tqdm(train_loader, desc=f"epoch {epoch + 1}/{n_epochs}", leave=False):
+            captions = captions.to(device)
+            scores, _ = model(captions[:-1])
+            loss = criterion(scores.reshape(-1, scores.shape[-1]), captions[1:].reshape(-1))
+            optimizer.zero_grad()
+            loss.backward()
+            nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+            optimizer.step()
+            losses.append(loss.item())
+        history["train_loss"].append(sum(losses) / len(losses))
+    return history
+
+
+@torch.no_grad()
+def validation_loss(model, criterion, loader, device):
+    model.eval()
+    total, count = 0.0, 0
+    for _, captions, _ in loader:
+        captions = captions.to(device)
+        scores, _ = model(captions[:-1])
+        targets = captions[1:].reshape(-1)
+        n_real = int((targets != criterion.ignore_index).sum())
+        total += criterion(scores.reshape(-1, scores.shape[-1]), targets).item() * n_real
+        count += n_real
+    return total / count"""),
+    Mutant("train_rnn_model", "the training batches never moved to the device",
+           old="            captions = captions.to(device)\n"
+               "            scores, _ = model(captions[:-1])  # predict",
+           new="            scores, _ = model(captions[:-1])  # predict"),
+    Mutant("train_rnn_model", "the validation batches never moved to the device",
+           old="        captions = captions.to(device)\n"
+               "        scores, _ = model(captions[:-1])\n        targets",
+           new="        scores, _ = model(captions[:-1])\n        targets"),
+    Mutant("train_rnn_model", "the model never moved to the device", old="    model.to(device)\n", new=""),
+    Mutant("train_rnn_model", "model.train() forgotten: trains in whatever mode the caller left",
+           old="        model.train()\n", new=""),
+    Mutant("train_rnn_model", "validation loss as the log of a softmax: infinite on confident scores",
+           old="        total += criterion(scores.reshape(-1, scores.shape[-1]), targets).item() * n_real",
+           new="        log_p = torch.log(torch.softmax(scores.reshape(-1, scores.shape[-1]), dim=-1))\n"
+               "        total += nn.functional.nll_loss(log_p, targets, ignore_index=criterion.ignore_index"
+               ").item() * n_real"),
+    Mutant("train_rnn_model", "real tokens counted as the ids that are not 0 (padding assumed to be 0)",
+           old="int((targets != criterion.ignore_index).sum())", new="int((targets != 0).sum())"),
     # Question 3: the image captioner
     Mutant("image_captioning_model", "encoder run under torch.no_grad(): its projection never trains",
            old="image_embedding = self.encoder(images).unsqueeze(0)",
@@ -67,6 +129,21 @@ MUTANTS = [
            old="outputs, hidden = self.rnn(inputs, hidden)", new="outputs, hidden = self.rnn(inputs)"),
     Mutant("image_captioning_model", "projection to the hidden size instead of the embedding size",
            old="nn.Linear(cnn.fc.in_features, embed_size)", new="nn.Linear(cnn.fc.in_features, hidden_size)"),
+    Mutant("image_captioning_model", "image embedding added to every word as well as put first",
+           old="torch.cat([image_embedding, self.embedder(captions)])",
+           new="torch.cat([image_embedding, self.embedder(captions) + image_embedding])"),
+    Mutant("image_captioning_model", "encoder output squeezed: a batch of one loses its batch axis",
+           old="image_embedding = self.encoder(images).unsqueeze(0)",
+           new="image_embedding = self.encoder(images).squeeze().unsqueeze(0)"),
+    Mutant("image_captioning_model", "a zero hidden state made on the default device (the CPU)",
+           old="        outputs, hidden = self.rnn(inputs, hidden)",
+           new="        if hidden is None:\n"
+               "            hidden = torch.zeros(1, inputs.shape[1], self.rnn.hidden_size)\n"
+               "        outputs, hidden = self.rnn(inputs, hidden)"),
+    Mutant("image_captioning_model", "the encoder switched to eval mode in forward (the caller's mode "
+                                     "overridden)",
+           old="        image_embedding = self.encoder(images).unsqueeze(0)",
+           new="        self.encoder.eval()\n        image_embedding = self.encoder(images).unsqueeze(0)"),
     Mutant("image_captioning_model", "image embedding added to the first word instead of its own step",
            old="inputs = torch.cat([image_embedding, self.embedder(captions)])  # (T + 1, B, E)",
            new="inputs = self.embedder(captions)\n        inputs[0] = inputs[0] + image_embedding[0]"),
@@ -81,6 +158,13 @@ MUTANTS = [
                                         "these sizes",
            old="text_generator_parameter_count(vocab_size, embed_size, hidden_size)",
            new="n_parameters"),
+    Mutant("captioner_parameter_count", "the text part counted on a built TextGeneratorModel: sizes "
+                                        "too large to build fail",
+           answer="""\
+    body = 11_176_512  # torchvision's ResNet-18 without fc
+    projection = 512 * embed_size + embed_size
+    text_part = sum(p.numel() for p in TextGeneratorModel(vocab_size, embed_size, hidden_size).parameters())
+    return body + projection + text_part"""),
     Mutant("captioner_parameter_count", "projection counted to the hidden size",
            old="resnet.fc.in_features * embed_size + embed_size",
            new="resnet.fc.in_features * hidden_size + hidden_size"),
@@ -102,6 +186,15 @@ MUTANTS = [
            new="self.rnn, self.old_rnn = nn.LSTM(embed_size, hidden_size), self.rnn"),
     Mutant("lstm_model", "batch_first=True on time-major batches",
            old="nn.LSTM(embed_size, hidden_size)", new="nn.LSTM(embed_size, hidden_size, batch_first=True)"),
+    Mutant("lstm_model", "a zero (h, c) made on the default device (the CPU) when none is given",
+           old="        self.rnn = nn.LSTM(embed_size, hidden_size)\n",
+           new="        self.rnn = nn.LSTM(embed_size, hidden_size)\n\n"
+               "    def forward(self, captions, hidden=None):\n"
+               "        if hidden is None:\n"
+               "            zeros = torch.zeros(1, captions.shape[1], self.rnn.hidden_size)\n"
+               "            hidden = (zeros, zeros.clone())\n"
+               "        outputs, hidden = self.rnn(self.embedder(captions), hidden)\n"
+               "        return self.classifier(outputs), hidden\n"),
     Mutant("lstm_model", "two stacked LSTM layers",
            old="nn.LSTM(embed_size, hidden_size)", new="nn.LSTM(embed_size, hidden_size, num_layers=2)"),
 ]
@@ -110,10 +203,17 @@ EQUIVALENTS = [
     Equivalent("parameter_count", "factorised formula",
                answer="""\
     return vocab_size * (embed_size + hidden_size + 1) + hidden_size * (embed_size + hidden_size + 2)"""),
-    Equivalent("parameter_count", "counted on a model built with those sizes",
+    Equivalent("parameter_count", "layer by layer from a list of weight shapes",
                answer="""\
-    built = TextGeneratorModel(vocab_size, embed_size, hidden_size)
-    return sum(p.numel() for p in built.parameters() if p.requires_grad)"""),
+    shapes = [(vocab_size, embed_size), (hidden_size, embed_size), (hidden_size, hidden_size),
+              (hidden_size,), (hidden_size,), (vocab_size, hidden_size), (vocab_size,)]
+    total = 0
+    for shape in shapes:
+        count = 1
+        for size in shape:
+            count *= size
+        total += count
+    return total"""),
     Equivalent("train_rnn_model", "no clipping, validation without no_grad or eval, summed losses, "
                                   "a visible progress bar",
                answer="""\
@@ -193,13 +293,66 @@ EQUIVALENTS = [
             hidden = inputs.new_zeros(1, inputs.shape[0], self.rnn.hidden_size)
         outputs, hidden = self.rnn(inputs, hidden)
         return self.classifier(outputs).transpose(0, 1), hidden"""),
-    Equivalent("captioner_parameter_count", "the ResNet body as a constant, built model for the "
-                                            "text part",
+    Equivalent("train_rnn_model", "whole captions into the model and the last step's scores dropped, "
+                                  "model.train() in the batch loop, targets counted from the lengths",
+               answer="""\
+    model = model.to(device)
+    history = {"train_loss": [], "val_loss": []}
+    for epoch in range(n_epochs):
+        batch_losses = []
+        for _, captions, lengths in tqdm(train_loader, leave=False):
+            model.train()
+            captions = captions.to(device)
+            scores = model(captions)[0][:-1]
+            loss = criterion(scores.reshape(-1, scores.size(-1)), captions[1:].flatten())
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            batch_losses.append(loss.item())
+        history["train_loss"].append(sum(batch_losses) / len(batch_losses))
+        model.eval()
+        total, tokens = 0.0, 0
+        with torch.no_grad():
+            for _, captions, lengths in val_loader:
+                captions = captions.to(device)
+                scores = model(captions)[0][:-1]
+                n = sum(lengths) - len(lengths)
+                total += criterion(scores.reshape(-1, scores.size(-1)), captions[1:].flatten()).item() * n
+                tokens += n
+        history["val_loss"].append(total / tokens)
+    return history"""),
+    Equivalent("image_captioning_model", "the image step run through the RNN on its own, then the words "
+                                         "from its state",
+               answer="""\
+    def __init__(self, cnn, vocab_size, embed_size=300, hidden_size=512):
+        super().__init__()
+        self.encoder = cnn
+        self.encoder.fc = nn.Linear(512, embed_size)
+        self.embedder = nn.Embedding(vocab_size, embed_size)
+        self.rnn = nn.RNN(embed_size, hidden_size)
+        self.classifier = nn.Linear(hidden_size, vocab_size)
+
+    def forward(self, images, captions, hidden=None):
+        first, hidden = self.rnn(self.encoder(images)[None], hidden)
+        rest, hidden = self.rnn(self.embedder(captions), hidden)
+        return self.classifier(torch.cat([first, rest])), hidden"""),
+    Equivalent("captioner_parameter_count", "the ResNet body as a constant, question 1's function "
+                                            "for the text part",
                answer="""\
     body = 11_176_512  # torchvision's ResNet-18 without fc
-    projection = 512 * embed_size + embed_size
-    text_part = sum(p.numel() for p in TextGeneratorModel(vocab_size, embed_size, hidden_size).parameters())
-    return body + projection + text_part"""),
+    return body + 512 * embed_size + embed_size + text_generator_parameter_count(
+        vocab_size, embed_size, hidden_size)"""),
+    Equivalent("captioner_parameter_count", "body counted on a ResNet without its fc, every layer "
+                                            "by formula",
+               answer="""\
+    import torchvision
+
+    resnet = torchvision.models.resnet18()
+    resnet.fc = nn.Identity()
+    body = sum(p.numel() for p in resnet.parameters())
+    text = (vocab_size * embed_size + embed_size * hidden_size + hidden_size * hidden_size
+            + 2 * hidden_size + hidden_size * vocab_size + vocab_size)
+    return body + 512 * embed_size + embed_size + text"""),
     Equivalent("lstm_model", "all layers and forward written out again",
                answer="""\
     def __init__(self, vocab_size, embed_size=300, hidden_size=512):
@@ -210,6 +363,19 @@ EQUIVALENTS = [
 
     def forward(self, captions, hidden=None):
         outputs, (h, c) = self.rnn(self.embedder(captions), hidden)
+        return self.classifier(outputs), (h, c)"""),
+    Equivalent("lstm_model", "a zero (h, c) made with new_zeros on the embeddings' device",
+               answer="""\
+    def __init__(self, vocab_size, embed_size=300, hidden_size=512):
+        super().__init__(vocab_size, embed_size, hidden_size)
+        self.rnn = nn.LSTM(embed_size, hidden_size, batch_first=False)
+
+    def forward(self, captions, hidden=None):
+        embedded = self.embedder(captions)
+        if hidden is None:
+            h = embedded.new_zeros(1, captions.shape[1], self.rnn.hidden_size)
+            hidden = (h, h.clone())
+        outputs, (h, c) = self.rnn(embedded, hidden)
         return self.classifier(outputs), (h, c)"""),
 ]
 

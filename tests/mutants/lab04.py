@@ -53,7 +53,36 @@ _LSTM_FORWARD_LOOP = """\
         cache.append(step_cache)
 """
 
-# the real grader also grades this one (killed by a hidden test only, the LSTM sampling check)
+_SOFTMAX_LOSS = "        loss, dscores = temporal_softmax_loss(scores, captions_out, mask)\n"
+_HAND_SOFTMAX = """\
+        shifted = scores - scores.max(axis=2, keepdims=True)
+        probs = np.exp(shifted) / np.exp(shifted).sum(axis=2, keepdims=True)
+        n, t = np.indices(captions_out.shape)
+        loss = -np.sum(mask * np.log(probs[n, t, captions_out])) / len(features)
+        dscores = probs.copy()
+        dscores[n, t, captions_out] -= 1
+        dscores *= mask[:, :, None] / len(features)
+"""
+_FORGET_DEF = '''def forget_gate_backward(dc, prev_c, a_f):
+    """Gradient of the loss with respect to the forget gate's pre-activation.
+
+    dc:     (N, H) dL/dc_t, the whole gradient reaching the new cell state
+    prev_c: (N, H) the previous cell state c_{t-1}
+    a_f:    (N, H) the forget block of a: f = sigmoid(a_f), c_t = f * c_{t-1} + i * g
+    returns: da_f: (N, H)
+    """
+    ### BEGIN SOLUTION
+'''
+_FORGET_BODY = """\
+    f = sigmoid(a_f)
+    da_f = dc * prev_c * f * (1 - f)
+"""
+_LSTM_BACKWARD_STEP = """\
+        dx[:, t], dprev_h, dprev_c, dWx_t, dWh_t, db_t = lstm_step_backward(
+            dh[:, t] + dprev_h, dprev_c, cache[t])
+"""
+
+# the real grader also grades this one (killed by the LSTM sampling check of test_lstm_forward)
 GRADER_SAMPLE = 38
 
 MUTANTS = [
@@ -242,6 +271,107 @@ MUTANTS = [
     e = np.exp(-a_f)
     da_f = dc * prev_c * e / (1 + e) ** 2
 """),
+    # --- classes of mistakes the probe-and-judge tests close (after the others: indices kept) ---
+    # a batch of one, and sizes the visible tests did not show
+    Mutant("rnn_step_forward", "squeezed output: a batch of one gives (H,), not (1, H)",
+           old="next_h = np.tanh(x @ Wx + prev_h @ Wh + b)",
+           new="next_h = np.squeeze(np.tanh(x @ Wx + prev_h @ Wh + b))"),
+    Mutant("word_embedding_forward", "squeezed lookup: one caption (or one step) loses an axis",
+           old="out = W[x]", new="out = np.squeeze(W[x])"),
+    Mutant("lstm_step_forward", "squeezed states: a batch of one gives (H,)",
+           old="next_h = o * tanh_c", new="next_c, next_h = np.squeeze(next_c), np.squeeze(o * tanh_c)"),
+    # wide-range inputs
+    Mutant("rnn_step_forward", "tanh as (e^a - e^-a) / (e^a + e^-a): nan once |a| > 710",
+           old="next_h = np.tanh(x @ Wx + prev_h @ Wh + b)",
+           new=("a = x @ Wx + prev_h @ Wh + b\n"
+                "    next_h = (np.exp(a) - np.exp(-a)) / (np.exp(a) + np.exp(-a))")),
+    Mutant("lstm_step_forward", "sigmoid written as e^a / (1 + e^a): nan once a > 710",
+           old=_LSTM_GATES,
+           new="""\
+    s = np.exp(a[:, :3 * H]) / (1 + np.exp(a[:, :3 * H]))
+    i, f, o = s[:, :H], s[:, H:2 * H], s[:, 2 * H:]
+    g = np.tanh(a[:, 3 * H:])
+"""),
+    Mutant("captioning_rnn", "softmax loss written by hand without the max shift: large scores overflow",
+           old=_SOFTMAX_LOSS,
+           new=_HAND_SOFTMAX.replace("scores - scores.max(axis=2, keepdims=True)", "scores")),
+    # torch's autograd standing in for a hand-written backward pass
+    Mutant("rnn_step_backward", "torch autograd re-runs the step from the cache", answer="""\
+    x, prev_h, Wx, Wh, next_h = cache
+    leaves = [torch.tensor(v, requires_grad=True) for v in (x, prev_h, Wx, Wh)]
+    a = leaves[0] @ leaves[2] + leaves[1] @ leaves[3]
+    b_t = torch.zeros(a.shape[1], dtype=a.dtype, requires_grad=True)
+    torch.tanh(a + b_t).backward(torch.from_numpy(dnext_h))
+    dx, dprev_h, dWx, dWh = (leaf.grad.numpy() for leaf in leaves)
+    db = b_t.grad.numpy()
+"""),
+    Mutant("word_embedding_backward", "torch's embedding and autograd", answer="""\
+    import torch.nn.functional as F
+
+    x, shape = cache
+    W = torch.zeros(shape, dtype=torch.float64, requires_grad=True)
+    F.embedding(torch.from_numpy(x), W).backward(torch.from_numpy(np.asarray(dout, dtype=np.float64)))
+    dW = W.grad.numpy()
+"""),
+    Mutant("forget_gate_backward", "torch autograd, imported inside the function", answer="""\
+    import torch as th
+
+    a = th.tensor(a_f, requires_grad=True)
+    (th.sigmoid(a) * th.from_numpy(prev_c)).backward(th.from_numpy(dc))
+    da_f = a.grad.numpy()
+"""),
+    Mutant("forget_gate_backward", "torch kept in a default argument: its autograd, then .numpy()",
+           old=_FORGET_DEF + _FORGET_BODY,
+           new=_FORGET_DEF.replace("a_f):", "a_f, torch=torch):") + """\
+    a = torch.tensor(a_f, requires_grad=True)
+    (torch.sigmoid(a) * torch.from_numpy(prev_c)).backward(torch.from_numpy(dc))
+    da_f = a.grad.numpy()
+"""),
+    Mutant("forget_gate_backward", "torch kept in a default argument: tensor maths, a tensor returned",
+           old=_FORGET_DEF + _FORGET_BODY,
+           new=_FORGET_DEF.replace("a_f):", "a_f, torch=torch):") + """\
+    f = torch.sigmoid(torch.from_numpy(a_f))
+    da_f = torch.from_numpy(dc * prev_c) * f * (1 - f)
+"""),
+    Mutant("lstm_step_backward", "torch autograd through the gates, rebuilt from the cached activations",
+           answer="""\
+    x, prev_h, prev_c, Wx, Wh, i, f, o, g, tanh_c = cache
+    H = prev_h.shape[1]
+    pre = np.concatenate([np.log(i / (1 - i)), np.log(f / (1 - f)), np.log(o / (1 - o)),
+                          np.arctanh(g)], axis=1)
+    a = torch.tensor(pre, requires_grad=True)
+    gates = torch.sigmoid(a[:, :3 * H])
+    c = gates[:, H:2 * H] * torch.from_numpy(prev_c) + gates[:, :H] * torch.tanh(a[:, 3 * H:])
+    h = gates[:, 2 * H:] * torch.tanh(c)
+    torch.autograd.backward([h, c], [torch.from_numpy(dnext_h), torch.from_numpy(dnext_c)])
+    da = a.grad.numpy()
+    dx, dprev_h, dprev_c = da @ Wx.T, da @ Wh.T, (dnext_c + dnext_h * o * (1 - tanh_c**2)) * f
+    dWx, dWh, db = x.T @ da, prev_h.T @ da, da.sum(axis=0)
+"""),
+    Mutant("captioning_rnn", "the image projection's gradients from torch autograd",
+           old='        _, grads["W_proj"], grads["b_proj"] = affine_backward(dh0, proj_cache)\n',
+           new="""\
+        W_proj = torch.tensor(p["W_proj"], requires_grad=True)
+        b_proj = torch.tensor(p["b_proj"], requires_grad=True)
+        (torch.from_numpy(features) @ W_proj + b_proj).backward(torch.from_numpy(dh0))
+        grads["W_proj"], grads["b_proj"] = W_proj.grad.numpy(), b_proj.grad.numpy()
+"""),
+    Mutant("lstm_forward", "lstm_backward: each step's gates differentiated by torch autograd",
+           old=_LSTM_BACKWARD_STEP,
+           new="""\
+        x_t, prev_h, prev_c, Wx_t, Wh_t, i, f, o, g, tanh_c = cache[t]
+        pre = np.concatenate([np.log(i / (1 - i)), np.log(f / (1 - f)), np.log(o / (1 - o)),
+                              np.arctanh(g)], axis=1)
+        a = torch.tensor(pre, requires_grad=True)
+        c_prev = torch.tensor(prev_c, requires_grad=True)
+        gates = torch.sigmoid(a[:, :3 * H])
+        c = gates[:, H:2 * H] * c_prev + gates[:, :H] * torch.tanh(a[:, 3 * H:])
+        h = gates[:, 2 * H:] * torch.tanh(c)
+        torch.autograd.backward([h, c], [torch.from_numpy(dh[:, t] + dprev_h), torch.from_numpy(dprev_c)])
+        da = a.grad.numpy()
+        dx[:, t], dprev_h, dprev_c = da @ Wx_t.T, da @ Wh_t.T, c_prev.grad.numpy()
+        dWx_t, dWh_t, db_t = x_t.T @ da, prev_h.T @ da, da.sum(axis=0)
+"""),
 ]
 
 EQUIVALENTS = [
@@ -354,5 +484,107 @@ EQUIVALENTS = [
         states.append(prev_h)
         cache.append(step_cache)
     h, cache = np.stack(states, axis=1), tuple(cache)
+"""),
+    # correct answers written differently (added with the probe-and-judge tests)
+    Equivalent("rnn_step_forward", "a loop over the examples of the batch", answer="""\
+    next_h = np.stack([np.tanh(x[n] @ Wx + prev_h[n] @ Wh + b) for n in range(len(x))])
+    cache = (x, prev_h, Wx, Wh, next_h)
+"""),
+    Equivalent("rnn_step_backward", "a loop over the examples, weight gradients summed", answer="""\
+    x, prev_h, Wx, Wh, next_h = cache
+    dx, dprev_h = np.zeros_like(x), np.zeros_like(prev_h)
+    dWx, dWh, db = np.zeros_like(Wx), np.zeros_like(Wh), np.zeros(Wh.shape[0])
+    for n in range(len(x)):
+        da_n = dnext_h[n] * (1 - next_h[n] ** 2)
+        dx[n], dprev_h[n] = Wx @ da_n, Wh @ da_n
+        dWx += np.outer(x[n], da_n)
+        dWh += np.outer(prev_h[n], da_n)
+        db += da_n
+"""),
+    Equivalent("rnn_forward", "the state kept in a copy of h0 and updated in place", answer="""\
+    N, T, _ = x.shape
+    h = np.zeros((N, T, h0.shape[1]))
+    state, cache = np.array(h0, dtype=float, copy=True), []
+    for t in range(T):
+        new_state, step_cache = rnn_step_forward(x[:, t, :], state.copy(), Wx, Wh, b)
+        state[...] = new_state
+        h[:, t, :] = state
+        cache.append(step_cache)
+"""),
+    Equivalent("rnn_backward", "the incoming gradient kept in one array, dh copied first", answer="""\
+    N, T, H = dh.shape
+    dh = dh.copy()
+    dx = np.zeros((N, T, cache[0][2].shape[0]))
+    dWx, dWh, db = 0, 0, 0
+    for t in range(T - 1, -1, -1):
+        dx[:, t], dprev, dWx_t, dWh_t, db_t = rnn_step_backward(dh[:, t], cache[t])
+        if t > 0:
+            dh[:, t - 1] += dprev
+        dWx, dWh, db = dWx + dWx_t, dWh + dWh_t, db + db_t
+    dh0 = dprev
+"""),
+    Equivalent("word_embedding_forward", "a loop over every (n, t)", answer="""\
+    out = np.zeros(x.shape + (W.shape[1],), dtype=W.dtype)
+    for n, t in np.ndindex(x.shape):
+        out[n, t] = W[x[n, t]]
+    cache = (x, W.shape)
+"""),
+    Equivalent("word_embedding_backward", "one vocabulary word at a time: dout where x is that word",
+               old="np.add.at(dW, x, dout)",
+               new="for word in range(shape[0]):\n        dW[word] = dout[x == word].sum(axis=0)"),
+    Equivalent("captioning_rnn", "the softmax loss written by hand, shifted by the row maximum",
+               old=_SOFTMAX_LOSS, new=_HAND_SOFTMAX),
+    Equivalent("sample_captions", "one image at a time (a loop over the batch)", answer="""\
+    p = model.params
+    start, is_rnn = model.word_to_idx["<START>"], model.cell_type == "rnn"
+    for n in range(len(features)):
+        h = features[n:n + 1] @ p["W_proj"] + p["b_proj"]
+        c, word = np.zeros_like(h), start
+        for t in range(max_length):
+            x = p["W_embed"][[word]]
+            if is_rnn:
+                h = np.tanh(x @ p["Wx"] + h @ p["Wh"] + p["b"])
+            else:
+                h, c, _ = lstm_step_forward(x, h, c, p["Wx"], p["Wh"], p["b"])
+            word = int(np.argmax(h @ p["W_vocab"] + p["b_vocab"]))
+            captions[n, t] = word
+"""),
+    Equivalent("lstm_step_forward", "the sigmoid as (1 + tanh(a / 2)) / 2, which never overflows",
+               old=_LSTM_GATES,
+               new="""\
+    s = (1 + np.tanh(a[:, :3 * H] / 2)) / 2
+    i, f, o = s[:, :H], s[:, H:2 * H], s[:, 2 * H:]
+    g = np.tanh(a[:, 3 * H:])
+"""),
+    Equivalent("forget_gate_backward", "sigmoid'(a) written as f - f^2", old=_FORGET_BODY,
+               new="    f = sigmoid(a_f)\n    da_f = dc * prev_c * (f - f * f)\n"),
+    Equivalent("lstm_step_backward", "one example at a time", answer="""\
+    x, prev_h, prev_c, Wx, Wh, i, f, o, g, tanh_c = cache
+    dx, dprev_h, dprev_c = np.zeros_like(x), np.zeros_like(prev_h), np.zeros_like(prev_c)
+    dWx, dWh, db = np.zeros_like(Wx), np.zeros_like(Wh), np.zeros(Wx.shape[1])
+    for n in range(len(x)):
+        dc = dnext_c[n] + dnext_h[n] * o[n] * (1 - tanh_c[n] ** 2)
+        da = np.concatenate([dc * g[n] * i[n] * (1 - i[n]), dc * prev_c[n] * f[n] * (1 - f[n]),
+                             dnext_h[n] * tanh_c[n] * o[n] * (1 - o[n]), dc * i[n] * (1 - g[n] ** 2)])
+        dx[n], dprev_h[n], dprev_c[n] = Wx @ da, Wh @ da, dc * f[n]
+        dWx += np.outer(x[n], da)
+        dWh += np.outer(prev_h[n], da)
+        db += da
+"""),
+    Equivalent("lstm_forward", "lstm_backward: step gradients collected in lists, summed at the end",
+               old="""\
+    for t in reversed(range(T)):
+        dx[:, t], dprev_h, dprev_c, dWx_t, dWh_t, db_t = lstm_step_backward(
+            dh[:, t] + dprev_h, dprev_c, cache[t])
+        dWx += dWx_t
+        dWh += dWh_t
+        db += db_t
+""",
+               new="""\
+    steps = []
+    for t in reversed(range(T)):
+        dx[:, t], dprev_h, dprev_c, *weights = lstm_step_backward(dh[:, t] + dprev_h, dprev_c, cache[t])
+        steps.append(weights)
+    dWx, dWh, db = (sum(column) for column in zip(*steps))
 """),
 ]

@@ -229,6 +229,64 @@ def emit(pairs) -> None:
         publish_display_data({MIME: message})
 
 
+AUTOGRAD_PACKAGES = ("torch", "functorch", "jax", "tensorflow", "keras", "autograd")
+NO_AUTOGRAD = "torch is not allowed here: backward passes, and the forward passes they use, are NumPy only"
+
+
+class _OutOfReach:
+    """Stands in for an autograd library: any use raises."""
+
+    def __getattr__(self, name):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        raise RuntimeError(NO_AUTOGRAD)
+
+    def __call__(self, *args, **kwargs):
+        raise RuntimeError(NO_AUTOGRAD)
+
+
+def _autograd_name(name) -> bool:
+    return isinstance(name, str) and name.split(".")[0].startswith(AUTOGRAD_PACKAGES)
+
+
+def _from_autograd(value) -> bool:
+    try:
+        names = [type(value).__module__, getattr(value, "__module__", None)]
+        if isinstance(value, type(sys)):
+            names.append(value.__name__)
+        return any(_autograd_name(name) for name in names)
+    except Exception:  # a student's object whose attributes raise
+        return False
+
+
+def without_autograd(namespace: dict, call, *args):
+    """``call(*args)`` with torch and the other autograd libraries out of reach of the code it
+    runs (a probe's tool in a NumPy-only lab): the modules, functions and tensors of
+    ``namespace`` (the notebook's globals) that come from them, ``import torch`` and torch's own
+    autograd entry points raise until ``call`` returns; then everything is put back."""
+    stub = _OutOfReach()
+    names = {key: value for key, value in list(namespace.items()) if _from_autograd(value)}
+    modules = {key: value for key, value in list(sys.modules.items()) if _autograd_name(key)}
+    absent = [key for key in AUTOGRAD_PACKAGES if key not in modules]
+    torch = modules.get("torch")  # for code that kept torch somewhere else (a default argument)
+    entry_points = [(torch.autograd, "backward"), (torch.autograd, "grad"),
+                    (torch.Tensor, "backward")] if torch is not None else []
+    originals = [getattr(owner, name) for owner, name in entry_points]
+    namespace.update(dict.fromkeys(names, stub))
+    sys.modules.update(dict.fromkeys([*modules, *absent], stub))
+    try:
+        for owner, name in entry_points:
+            setattr(owner, name, stub)
+        return call(*args)
+    finally:
+        for (owner, name), original in zip(entry_points, originals):
+            setattr(owner, name, original)
+        for key in absent:
+            sys.modules.pop(key, None)
+        sys.modules.update(modules)
+        namespace.update(names)
+
+
 # ---------------------------------------------------------------------------- the judge process
 
 

@@ -331,3 +331,23 @@ def test_grading_one_lab_keeps_every_other_row():
     assert [(o.student, o.lab, o.score) for o in after] == [("ann", "lab_a", 4), ("bob", "lab_a", 0),
                                                            ("ann", "lab_b", 1)]
     assert after[2].review == "flagged"
+
+
+def test_without_autograd_keeps_torch_out_of_reach_then_puts_it_back():
+    from rnnlab.probing import without_autograd
+
+    namespace = {"torch": torch, "np": np, "ones": torch.ones}
+
+    def imports_torch():
+        import torch as hidden
+
+        return hidden.ones(2)
+
+    total = torch.tensor([1.0], requires_grad=True).sum()  # made before: only its backward runs
+    for call in (lambda: namespace["torch"].ones(2), lambda: namespace["ones"](2), imports_torch,
+                 total.backward):
+        with pytest.raises(RuntimeError, match="NumPy only"):
+            without_autograd(namespace, call)
+    assert np.array_equal(without_autograd(namespace, lambda: np.ones(2)), [1.0, 1.0])
+    assert namespace["torch"] is torch and namespace["ones"] is torch.ones
+    torch.tensor([1.0], requires_grad=True).sum().backward()  # autograd is back

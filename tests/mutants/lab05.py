@@ -130,6 +130,66 @@ MUTANTS = [
         states = tuple(s[:, rows] for s in states)
         tokens = torch.tensor(ids).unsqueeze(1)
     return beams[0][0]"""),
+    # the classes of mistakes a review found the old tests let through
+    Mutant("collate_function", "padded to the longest caption of the first image only (right when it "
+           "holds the longest caption)",
+           old="padded = torch.full((len(pairs), lengths[0]), PAD, dtype=torch.long)",
+           new="padded = torch.full((len(pairs), max(len(c) for c in data_batch[0][1])), PAD,\n"
+               "                         dtype=torch.long)"),
+    Mutant("collate_function", "lengths as a tensor, not a list of Python ints",
+           old="lengths = [len(caption) for _, caption in pairs]",
+           new="lengths = torch.tensor([len(caption) for _, caption in pairs])"),
+    Mutant("cnn_model", "the 3x3 grid hard-coded for the 8x8 feature maps of 64x64 images",
+           old="features = self.pool(feature_maps).flatten(1)",
+           new="cells = [(0, 3), (2, 6), (5, 8)]  # adaptive pooling of 8 rows or columns into 3\n"
+               "        features = torch.stack([torch.stack([feature_maps[:, :, a:b, c:d].mean((2, 3))\n"
+               "                                             for c, d in cells], -1)\n"
+               "                                for a, b in cells], -2).flatten(1)"),
+    Mutant("cnn_model", "pooled by hand into a buffer made on the CPU (ignores the model's device)",
+           old="features = self.pool(feature_maps).flatten(1)",
+           new="grid = self.pool.output_size\n"
+               "        height, width = feature_maps.shape[2:]\n"
+               "        pooled = torch.zeros(len(feature_maps), feature_maps.shape[1], grid, grid)\n"
+               "        for i in range(grid):\n"
+               "            for j in range(grid):\n"
+               "                rows = slice(i * height // grid, -(-(i + 1) * height // grid))\n"
+               "                columns = slice(j * width // grid, -(-(j + 1) * width // grid))\n"
+               "                pooled[:, :, i, j] = feature_maps[:, :, rows, columns].mean((2, 3))\n"
+               "        features = pooled.flatten(1)"),
+    Mutant("cnn_model", "the grid size taken from the lab's constant 3, not the model's own pool",
+           old="features = self.pool(feature_maps).flatten(1)",
+           new="features = nn.functional.adaptive_avg_pool2d(feature_maps, 3).flatten(1)"),
+    Mutant("lstm_model", "sample makes its first tokens on the CPU, not on the features' device",
+           old="dtype=torch.long,\n                            device=input_features.device)",
+           new="dtype=torch.long)"),
+    Mutant("lstm_model", "sample squeezes its result: one image loses the batch axis",
+           old="return torch.cat(sampled_indices, dim=1)",
+           new="return torch.cat(sampled_indices, dim=1).squeeze()"),
+    Mutant("lstm_model", "sample puts the model in eval mode and leaves it there",
+           old="        tokens = torch.full((len(input_features), 1), self.start_id,",
+           new="        self.eval()\n        tokens = torch.full((len(input_features), 1), self.start_id,"),
+    Mutant("lstm_model", "sample starts from the lab's START constant, not the model's start_id",
+           old="len(input_features), 1), self.start_id,", new="len(input_features), 1), START,"),
+    Mutant("train_step", "puts encoder and decoder in training mode (the validation loss then runs in it)",
+           old="    targets = pack_padded_sequence(",
+           new="    encoder.train(), decoder.train()\n    targets = pack_padded_sequence("),
+    Mutant("train_step", "criterion ignored: nn.functional.cross_entropy with its defaults",
+           old="loss = criterion(scores, targets)",
+           new="loss = nn.functional.cross_entropy(scores, targets)"),
+    Mutant("beam_search", "the LSTM state not carried: every step starts from a fresh state",
+           old="hidden, states = decoder.lstm_layer(step, states)",
+           new="hidden, states = decoder.lstm_layer(step)"),
+    Mutant("beam_search", "every surviving beam continues from the best beam's state",
+           old="states = tuple(s[:, keep] for s in states)",
+           new="states = tuple(s[:, [0] * len(keep)] for s in states)"),
+    Mutant("beam_search", "the parents' states taken in their old order, not each survivor's own parent",
+           old="states = tuple(s[:, keep] for s in states)",
+           new="states = tuple(s[:, sorted(keep)] for s in states)"),
+    Mutant("beam_search", "log of the softmax: very large scores underflow to log(0) = -inf",
+           old=".log_softmax(dim=-1)", new=".softmax(dim=-1).log()"),
+    Mutant("beam_search", "puts the decoder in eval mode and leaves it there",
+           old="    feature, states = feature.view(1, -1), None\n",
+           new="    decoder.eval()\n    feature, states = feature.view(1, -1), None\n"),
 ]
 EQUIVALENTS = [
     Equivalent("collate_function", "pad_sequence and a stable argsort on the lengths",
@@ -210,4 +270,91 @@ EQUIVALENTS = [
         if not alive or (finished and max(s for _, s in finished) >= alive[0][1]):
             break
     return list(max(finished or alive, key=lambda caption: caption[1])[0])"""),
+    Equivalent("collate_function", "an index sort and a zero-filled batch (PAD is 0), filled in a loop",
+               answer="""\
+    images = torch.stack([item[0] for item in data_batch])
+    flat = [(caption, row) for row, (_, captions) in enumerate(data_batch) for caption in captions]
+    order = sorted(range(len(flat)), key=lambda i: -len(flat[i][0]))
+    lengths = [int(len(flat[i][0])) for i in order]
+    padded = torch.zeros(len(flat), max(lengths), dtype=torch.int64)
+    for out_row, i in enumerate(order):
+        padded[out_row, :lengths[out_row]] = flat[i][0]
+    return images, padded, lengths, torch.LongTensor([flat[i][1] for i in order])"""),
+    Equivalent("cnn_model", "adaptive pooling written out by hand, on the feature maps' device",
+               old="features = self.pool(feature_maps).flatten(1)",
+               new="grid = self.pool.output_size\n"
+                   "        height, width = feature_maps.shape[2:]\n"
+                   "        pooled = feature_maps.new_zeros(*feature_maps.shape[:2], grid, grid)\n"
+                   "        for i in range(grid):\n"
+                   "            for j in range(grid):\n"
+                   "                rows = slice(i * height // grid, -(-(i + 1) * height // grid))\n"
+                   "                columns = slice(j * width // grid, -(-(j + 1) * width // grid))\n"
+                   "                pooled[:, :, i, j] = feature_maps[:, :, rows, columns].mean((2, 3))\n"
+                   "        features = pooled.flatten(1)"),
+    Equivalent("lstm_model", "forward runs each caption alone and gathers the rows in packed order",
+               old="""\
+        lstm_input = self.step_inputs(input_features, capts[:, :-1])
+        packed = pack_padded_sequence(lstm_input, [n - 1 for n in lens], batch_first=True)
+        hidden_variables, _ = self.lstm_layer(packed)
+        return self.linear_layer(hidden_variables.data)""",
+               new="""\
+        outputs = [self.lstm_layer(self.step_inputs(input_features[b:b + 1], capts[b:b + 1, :n - 1]))[0][0]
+                   for b, n in enumerate(lens)]
+        rows = [outputs[b][t] for t in range(max(lens) - 1) for b, n in enumerate(lens) if n - 1 > t]
+        return self.linear_layer(torch.stack(rows))"""),
+    Equivalent("lstm_model", "sample decodes one image at a time, in float64",
+               old="""\
+        tokens = torch.full((len(input_features), 1), self.start_id, dtype=torch.long,
+                            device=input_features.device)
+        sampled_indices = []
+        for _ in range(self.max_seq_len):
+            hidden_variables, lstm_states = self.lstm_layer(self.step_inputs(input_features, tokens),
+                                                            lstm_states)
+            tokens = self.linear_layer(hidden_variables[:, -1]).argmax(dim=1, keepdim=True)
+            sampled_indices.append(tokens)
+        return torch.cat(sampled_indices, dim=1)""",
+               new="""\
+        rows = []
+        for feature in input_features:
+            token = torch.tensor([[self.start_id]], device=input_features.device)
+            states, row = None, []
+            for _ in range(self.max_seq_len):
+                inputs = self.step_inputs(feature[None], token).double()
+                hidden, states = self.lstm_layer.double()(inputs, states)
+                token = self.linear_layer.double()(hidden[:, -1]).argmax(dim=1, keepdim=True)
+                row.append(token)
+            rows.append(torch.cat(row, dim=1))
+        self.lstm_layer.float(), self.linear_layer.float()
+        return torch.cat(rows).long()"""),
+    Equivalent("train_step", "index_select for the owners, loss.detach().item()",
+               answer="""\
+    optimizer.zero_grad()
+    features = encoder(images).index_select(0, owners)
+    scores = decoder(features, captions, lengths)
+    targets = pack_padded_sequence(captions[:, 1:], [n - 1 for n in lengths], batch_first=True).data
+    loss = criterion(scores, targets)
+    loss.backward()
+    optimizer.step()
+    return loss.detach().item()"""),
+    Equivalent("beam_search", "one LSTM call per beam, each beam carrying its own state in a list",
+               answer="""\
+    feature = feature.view(1, -1)
+    beams, finished = [([], 0.0, None)], []
+    for _ in range(decoder.max_seq_len):
+        candidates = []
+        for ids, score, state in beams:
+            token = torch.tensor([[ids[-1] if ids else decoder.start_id]], device=feature.device)
+            hidden, new_state = decoder.lstm_layer(decoder.step_inputs(feature, token), state)
+            log_probs = torch.log_softmax(decoder.linear_layer(hidden[0, -1]), dim=-1)
+            candidates += [(ids + [t], score + lp, new_state) for t, lp in enumerate(log_probs.tolist())]
+        candidates.sort(key=lambda candidate: candidate[1], reverse=True)
+        beams = []
+        for ids, score, state in candidates[:beam_width]:
+            if ids[-1] == END:
+                finished.append((ids, score))
+            else:
+                beams.append((ids, score, state))
+        if not beams or (finished and max(s for _, s in finished) >= beams[0][1]):
+            break
+    return max(finished or [(ids, score) for ids, score, _ in beams], key=lambda caption: caption[1])[0]"""),
 ]

@@ -29,7 +29,6 @@ namespace cuts the TCP loopback that Jupyter uses by default.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import logging
 import os
@@ -244,11 +243,16 @@ def default_policy(limits: dict[str, int], uid: int | None) -> dict:
     }
 
 
+@lru_cache(maxsize=None)
 def imported_rnnlab() -> Path:
-    """The folder ``import rnnlab`` finds in this environment (an editable install may point at
-    another checkout than this one, e.g. a git worktree's): the kernel imports that one."""
-    spec = importlib.util.find_spec("rnnlab")
-    return Path(spec.origin).resolve().parent if spec and spec.origin else Path("/nonexistent")
+    """The folder ``import rnnlab`` finds for a kernel, which gets no PYTHONPATH: asked of an
+    isolated interpreter of this environment (an editable install may point at another checkout
+    than this one, e.g. a git worktree's)."""
+    code = "import importlib.util as u; s = u.find_spec('rnnlab'); print(s.origin if s else '')"
+    done = subprocess.run([sys.executable, "-I", "-c", code], capture_output=True, text=True,
+                          timeout=60)
+    origin = done.stdout.strip()
+    return Path(origin).resolve().parent if origin else Path("/nonexistent")
 
 
 # The system folders a kernel needs, read-only; every other top-level folder (/root, /home, /work,

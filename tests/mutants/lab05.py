@@ -191,6 +191,18 @@ MUTANTS = [
            old="    feature, states = feature.view(1, -1), None\n",
            new="    decoder.eval()\n    feature, states = feature.view(1, -1), None\n"),
 ]
+# The greedy loop of the solution's sample(), which two equivalents rewrite whole.
+SAMPLE_LOOP = """\
+        tokens = torch.full((len(input_features), 1), self.start_id, dtype=torch.long,
+                            device=input_features.device)
+        sampled_indices = []
+        for _ in range(self.max_seq_len):
+            hidden_variables, lstm_states = self.lstm_layer(self.step_inputs(input_features, tokens),
+                                                            lstm_states)
+            tokens = self.linear_layer(hidden_variables[:, -1]).argmax(dim=1, keepdim=True)
+            sampled_indices.append(tokens)
+        return torch.cat(sampled_indices, dim=1)"""
+
 EQUIVALENTS = [
     Equivalent("collate_function", "pad_sequence and a stable argsort on the lengths",
                answer="""\
@@ -223,16 +235,7 @@ EQUIVALENTS = [
         packed = pack_padded_sequence(outputs, [n - 1 for n in lens], batch_first=True)
         return self.linear_layer(packed.data)"""),
     Equivalent("lstm_model", "sample rereads the whole caption so far at every step, no state carried",
-               old="""\
-        tokens = torch.full((len(input_features), 1), self.start_id, dtype=torch.long,
-                            device=input_features.device)
-        sampled_indices = []
-        for _ in range(self.max_seq_len):
-            hidden_variables, lstm_states = self.lstm_layer(self.step_inputs(input_features, tokens),
-                                                            lstm_states)
-            tokens = self.linear_layer(hidden_variables[:, -1]).argmax(dim=1, keepdim=True)
-            sampled_indices.append(tokens)
-        return torch.cat(sampled_indices, dim=1)""",
+               old=SAMPLE_LOOP,
                new="""\
         so_far = torch.full((len(input_features), 1), self.start_id, dtype=torch.long,
                             device=input_features.device)
@@ -303,16 +306,7 @@ EQUIVALENTS = [
         rows = [outputs[b][t] for t in range(max(lens) - 1) for b, n in enumerate(lens) if n - 1 > t]
         return self.linear_layer(torch.stack(rows))"""),
     Equivalent("lstm_model", "sample decodes one image at a time, in float64",
-               old="""\
-        tokens = torch.full((len(input_features), 1), self.start_id, dtype=torch.long,
-                            device=input_features.device)
-        sampled_indices = []
-        for _ in range(self.max_seq_len):
-            hidden_variables, lstm_states = self.lstm_layer(self.step_inputs(input_features, tokens),
-                                                            lstm_states)
-            tokens = self.linear_layer(hidden_variables[:, -1]).argmax(dim=1, keepdim=True)
-            sampled_indices.append(tokens)
-        return torch.cat(sampled_indices, dim=1)""",
+               old=SAMPLE_LOOP,
                new="""\
         rows = []
         for feature in input_features:

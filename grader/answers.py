@@ -28,6 +28,7 @@ from nbgrader.api import MissingEntry
 
 from .course import Course
 from .gradebook import open_gradebook
+from .report import is_optional
 from .text import read_rows, write_rows
 
 COLUMNS = ["student", "lab", "notebook", "question", "points", "score", "comment", "answer"]
@@ -49,8 +50,9 @@ class Question:
     rubric: str
 
 
-def written_questions(course: Course, lab: str) -> list[Question]:
-    """Every graded markdown answer cell of the lab's solution notebooks, in notebook order."""
+def written_questions(course: Course, lab: str, required: bool = True) -> list[Question]:
+    """Every graded markdown answer cell of the lab's solution notebooks, in notebook order;
+    a lab without one is an error when ``required``."""
     questions = []
     for path in sorted((course.source_dir / lab).glob("*.ipynb")):
         cells = nbformat.read(path, as_version=4).cells
@@ -63,7 +65,7 @@ def written_questions(course: Course, lab: str) -> list[Question]:
                                           prompt, answer.strip(), rubric.strip(" :\n")))
             elif cell.cell_type == "markdown" and not meta:
                 prompt = cell.source
-    if not questions:
+    if not questions and required:
         raise ValueError(f"{lab} has no written questions (graded markdown cells)")
     return questions
 
@@ -117,7 +119,7 @@ def export_answers(course: Course, lab: str, out: Path | None = None,
                     comment = gb.find_comment(question.grade_id, question.notebook, lab, student)
                 except MissingEntry:
                     continue  # the notebook was not graded (e.g. it could not be read)
-                score = "" if grade.manual_score is None else f"{grade.manual_score:g}"
+                score = "" if grade.manual_score is None else f"{grade.score:g}"
                 rows.append([shown[student], lab, question.notebook, question.grade_id,
                              f"{question.points:g}", score, comment.manual_comment or "",
                              _student_answer(course, question, student)])
@@ -161,6 +163,8 @@ def import_scores(course: Course, files: list[Path]) -> int:
     Returns the number of answers given a score or a comment (rows left empty change nothing)."""
     by_anonymous = {a: s for s, a in _read_ids(course.work_dir / "answers" / ANONYMOUS_IDS).items()}
     problems, updates = [], []
+    points = {(q.lab, q.notebook, q.grade_id): q.points for lab in course.labs()
+              for q in written_questions(course, lab, required=False)}
     with open_gradebook(course.gradebook_url, course.course_id) as gb:
         for path in files:
             with Path(path).open(newline="", encoding="utf-8") as handle:
@@ -171,7 +175,7 @@ def import_scores(course: Course, files: list[Path]) -> int:
                                      "the answers again and fill in score and comment")
                 for number, row in enumerate(rows, start=2):  # row 1 is the header
                     try:
-                        updates.append(_checked_update(gb, row, by_anonymous))
+                        updates.append(_checked_update(gb, row, by_anonymous, points))
                     except ValueError as problem:
                         problems.append(f"{path}, row {number}: {problem}")
         if problems:
@@ -180,8 +184,11 @@ def import_scores(course: Course, files: list[Path]) -> int:
                              + "\n  ".join(problems))
         changed = [update for update in updates if update[2] is not None or update[3]]
         for grade, comment, score, text in changed:
-            if score is not None:
+            if score is not None and is_optional(grade.name):  # extra credit (grader/gradebook.py)
+                grade.manual_score, grade.extra_credit = 0.0, score
+            elif score is not None:
                 grade.manual_score = score
+            if score is not None:
                 grade.needs_manual_grade = False
             if text:
                 comment.manual_comment = text
@@ -189,8 +196,12 @@ def import_scores(course: Course, files: list[Path]) -> int:
     return len(changed)
 
 
-def _checked_update(gb, row: dict, by_anonymous: dict[str, str]) -> tuple:
-    """(grade, comment, score or None, comment text) for one CSV row, or ValueError saying why."""
+def _checked_update(gb, row: dict, by_anonymous: dict[str, str],
+                    points: dict[tuple[str, str, str], float]) -> tuple:
+    """(grade, comment, score or None, comment text) for one CSV row, or ValueError saying why.
+
+    points: (lab, notebook, grade_id) -> the written question's points (extra credit included)
+    """
     student = by_anonymous.get(row["student"], row["student"])
     try:
         grade = gb.find_grade(row["question"], row["notebook"], row["lab"], student)
@@ -205,6 +216,7 @@ def _checked_update(gb, row: dict, by_anonymous: dict[str, str]) -> tuple:
         score = float(row["score"].replace(",", "."))
     except ValueError:
         raise ValueError(f"score {row['score']!r} is not a number") from None
-    if not 0 <= score <= grade.max_score:
-        raise ValueError(f"score {score:g} is outside 0..{grade.max_score:g}, the question's points")
+    most = points[(row["lab"], row["notebook"], row["question"])]
+    if not 0 <= score <= most:
+        raise ValueError(f"score {score:g} is outside 0..{most:g}, the question's points")
     return grade, comment, score, text

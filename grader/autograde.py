@@ -28,7 +28,16 @@ from . import nbgrader_run, sandbox
 from .collect import STUDENT_ID, Collected
 from .course import SHARD_SIZE, Course
 from .feedback import sanitise_folder
-from .gradebook import SCORED, max_score, open_gradebook, scored, split_max, waiting
+from .gradebook import (
+    SCORED,
+    extra_credit_cells,
+    is_extra_credit_test,
+    max_score,
+    open_gradebook,
+    register_extra_credit,
+    scored,
+    waiting,
+)
 from .integrity import judged, review, withheld
 from .late import nbgrader_config
 from .pipeline.rebuild import rebuild
@@ -74,8 +83,6 @@ def ensure_assignments(course: Course, labs: list[str], root: Path | None = None
                     missing.append(lab)
             except MissingEntry:
                 missing.append(lab)
-    if not missing:
-        return
     scratch = work / ".release"
     config = nbgrader_run.course_config(root, work, course.course_id, release_dir=str(scratch),
                                         db_url=db_url)
@@ -84,6 +91,8 @@ def ensure_assignments(course: Course, labs: list[str], root: Path | None = None
         if done.returncode != 0:
             raise RuntimeError(f"nbgrader could not register {lab}:\n{done.stderr}")
     shutil.rmtree(scratch, ignore_errors=True)
+    for lab in labs:
+        register_extra_credit(db_url, course.course_id, lab)
 
 
 def set_due_dates(course: Course, labs: list[str], db_url: str) -> None:
@@ -133,7 +142,7 @@ def _worker(
             args = ["autograde", task.lab, "--student", task.student, "--force"]
             done = nbgrader_run.run(config, args, timeout=limit, cwd=copy)
             seconds = time.monotonic() - started
-            flagged = _withhold(course, copy, task) if done.returncode == 0 else ""
+            flagged = _judged_extras_and_review(course, copy, task) if done.returncode == 0 else ""
             results.append(Graded(task, done.returncode, done.stdout + done.stderr, seconds,
                                   rebuilt[task], flagged))
         for lab in sorted({task.lab for task in tasks}):
@@ -161,14 +170,21 @@ def _copy_rebuilt(course: Course, copy: Path, task: Task) -> list[str]:
     return notes
 
 
-def _withhold(course: Course, copy: Path, task: Task) -> str:
-    """Scan what a worker graded (grader/integrity.py); in a flagged notebook, the test cells
-    from the first flagged cell on score 0 and wait for a person. Returns the review note."""
+def _judged_extras_and_review(course: Course, copy: Path, task: Task) -> str:
+    """What a worker graded, finished: each optional test cell gets its points as extra credit
+    when its judge passed (grader/gradebook.py); a notebook whose code reaches for the machinery
+    (grader/integrity.py) has its test cells from the first flagged one on at 0, extra credit
+    included, waiting for a person. Returns the review note."""
     notes = []
+    extra = extra_credit_cells(course, task.lab)
     folder = copy / "work" / "autograded" / task.student / task.lab
     with open_gradebook(gradebook_url(copy / "work"), course.course_id) as gb:
         for path in sorted(folder.glob("*.ipynb")):
             nb = nbformat.read(path, as_version=4)
+            for cell_id, passed in judged(nb).items():
+                if (path.stem, cell_id) in extra:
+                    grade = gb.find_grade(cell_id, path.stem, task.lab, task.student)
+                    grade.extra_credit = extra[(path.stem, cell_id)] if passed else 0.0
             found = review(nb, nbformat.read(copy / "solutions" / task.lab / path.name, as_version=4))
             if not found.note:
                 continue
@@ -176,6 +192,7 @@ def _withhold(course: Course, copy: Path, task: Task) -> str:
             for cell_id in withheld(nb, found.first):
                 grade = gb.find_grade(cell_id, path.stem, task.lab, task.student)
                 grade.auto_score, grade.needs_manual_grade = 0.0, True
+                grade.extra_credit = 0.0 if (path.stem, cell_id) in extra else None
         gb.db.commit()
     return "; ".join(notes)
 
@@ -271,7 +288,8 @@ def _merge(course: Course, copy: Path, graded: Graded, notes: list[str]) -> Outc
     with open_gradebook(gradebook_url(work), course.course_id) as source, open_gradebook(
         course.gradebook_url, course.course_id
     ) as target:
-        max_score, extra_max = split_max(target.find_assignment(task.lab))
+        max_score = float(target.find_assignment(task.lab).max_score)
+        extra_max = sum(extra_credit_cells(course, task.lab).values(), 0.0)
         given = _marks_given(target, task)
         try:
             target.remove_submission(task.lab, task.student)
@@ -323,7 +341,8 @@ def _marks_given(gradebook: Gradebook, task: Task) -> Marks:
     except MissingEntry:
         return Marks({}, {})
     grades = {(nb.name, g.name): (g.manual_score, g.extra_credit) for nb in submission.notebooks
-              for g in nb.grades if g.manual_score is not None or g.extra_credit is not None}
+              for g in nb.grades if g.manual_score is not None
+              or (g.extra_credit is not None and not is_extra_credit_test(g))}
     comments = {(nb.name, c.name): c.manual_comment for nb in submission.notebooks
                 for c in nb.comments if c.manual_comment}
     return Marks(grades, comments)
@@ -331,18 +350,25 @@ def _marks_given(gradebook: Gradebook, task: Task) -> Marks:
 
 def accept(course: Course, lab: str, student: str) -> float:
     """Give back the test cells withheld for review (grader/integrity.py) the points the judge
-    gave them, as kept in the autograded notebook; returns the points given back."""
+    gave them, as kept in the autograded notebook (extra credit for an optional one); returns
+    the points given back."""
     folder = course.work_dir / "autograded" / student / lab
     if not folder.is_dir():
         raise ValueError(f"no graded submission of {lab} by {student} in {folder.parent.parent}")
-    given = 0.0
+    extra, given = extra_credit_cells(course, lab), 0.0
     with open_gradebook(course.gradebook_url, course.course_id) as gb:
         for path in sorted(folder.glob("*.ipynb")):
-            for cell_id, points in judged(nbformat.read(path, as_version=4)).items():
+            for cell_id, passed in judged(nbformat.read(path, as_version=4)).items():
                 grade = gb.find_grade(cell_id, path.stem, lab, student)
-                if grade.needs_manual_grade and grade.manual_score is None:
-                    grade.auto_score, grade.needs_manual_grade = points, False
-                    given += points
+                if not grade.needs_manual_grade or grade.manual_score is not None:
+                    continue
+                worth = extra.get((path.stem, cell_id), float(grade.max_score)) if passed else 0.0
+                if (path.stem, cell_id) in extra:
+                    grade.auto_score, grade.extra_credit = 0.0, worth
+                else:
+                    grade.auto_score = worth
+                grade.needs_manual_grade = False
+                given += worth
         gb.db.commit()
     return given
 

@@ -21,6 +21,7 @@ import os
 import warnings
 from pathlib import Path
 
+import nbformat
 from nbgrader.api import Gradebook, MissingEntry
 from sqlalchemy import Column, MetaData, String, Table, Text, and_, delete, insert, inspect, select
 
@@ -104,7 +105,8 @@ def outcomes(course) -> list[Outcome]:
         with gb.engine.connect() as db:
             stored = {(r.student, r.lab): r for r in db.execute(
                 select(table).where(table.c.course_id == gb.course_id))}
-        maxima = {a.name: split_max(a) for a in gb.assignments}
+        maxima = {a.name: (float(a.max_score), sum(extra_credit_cells(course, a.name).values(), 0.0))
+                  for a in gb.assignments}
         submissions = {(s.student.id, a.name): s for a in gb.assignments
                        for s in gb.assignment_submissions(a.name)}
         rows = [_view(key, stored.get(key), submissions.get(key), maxima.get(key[1], (0.0, 0.0)),
@@ -163,18 +165,43 @@ def waiting(submission) -> tuple[bool, bool]:
     return any(grade.cell.cell_type != "code" for grade in pending), held
 
 
-def split_max(assignment) -> tuple[float, float]:
-    """(required, optional) maximum points of a lab (an nbgrader Assignment)."""
-    cells = [cell for notebook in assignment.notebooks for cell in notebook.grade_cells]
-    optional = sum((float(cell.max_score) for cell in cells if is_optional(cell.name)), 0.0)
-    return float(assignment.max_score) - optional, optional
+def extra_credit_cells(course, lab: str) -> dict[tuple[str, str], float]:
+    """(notebook, grade_id) -> points of each optional graded cell of a lab's source notebooks.
+    Their points are extra credit: nbgrader's `extra_credit` field of a grade, outside the lab's
+    maximum, so that every view (formgrader and nbgrader's feedback pages included) gives one
+    required maximum and the extra credit beside it."""
+    if lab not in course.labs():
+        return {}
+    found = {}
+    for path in course.notebooks(lab):
+        for cell in nbformat.read(path, as_version=4).cells:
+            meta = cell.metadata.get("nbgrader", {})
+            if meta.get("grade") and is_optional(meta.get("grade_id", "")):
+                found[(path.stem, meta["grade_id"])] = float(meta["points"])
+    return found
+
+
+def register_extra_credit(db_url: str, course_id: str, lab: str) -> None:
+    """After nbgrader registered a lab's cells with their points: an optional cell's maximum is
+    0, its points come as extra credit (extra_credit_cells)."""
+    with open_gradebook(db_url, course_id) as gb:
+        for notebook in gb.find_assignment(lab).notebooks:
+            for cell in notebook.grade_cells:
+                if is_optional(cell.name):
+                    cell.max_score = 0.0
+        gb.db.commit()
+
+
+def is_extra_credit_test(grade) -> bool:
+    """An optional test cell, whose extra credit the judge gives (not a person)."""
+    return is_optional(grade.name) and grade.cell.cell_type == "code"
 
 
 def split_score(submission) -> tuple[float, float]:
-    """(required, optional) points earned by a submission (an nbgrader SubmittedAssignment)."""
+    """(required, extra credit) points earned by a submission (an nbgrader SubmittedAssignment)."""
     grades = [grade for notebook in submission.notebooks for grade in notebook.grades]
-    optional = sum((float(grade.score) for grade in grades if is_optional(grade.name)), 0.0)
-    return round(float(submission.score) - optional, 2), optional
+    extra = sum((float(grade.extra_credit or 0) for grade in grades), 0.0)
+    return round(float(submission.score) - extra, 2), extra
 
 
 def scored(submission, policy: LatePolicy) -> tuple[float, float, str]:
@@ -190,6 +217,6 @@ def max_score(course, lab: str) -> float:
     """The required maximum of a lab (0 for a lab the gradebook does not know)."""
     try:
         with open_gradebook(course.gradebook_url, course.course_id) as gb:
-            return split_max(gb.find_assignment(lab))[0]
+            return float(gb.find_assignment(lab).max_score)
     except MissingEntry:
         return 0.0

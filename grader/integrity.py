@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 
 from .pipeline.rebuild import grade_id
-from .scoring import test_cell_score
+from .scoring import raised
 
 CHECKS = {
     "IPython's transformers, hooks or display machinery": re.compile(
@@ -77,7 +77,7 @@ def withheld(notebook, first: int) -> list[str]:
             and not cell.metadata["nbgrader"].get("solution")]
 
 
-def judged(notebook) -> dict[str, float]:
-    """grade_id -> what the judge gave each autograded test cell of a graded notebook."""
-    return {grade_id(cell): test_cell_score(cell) for cell in notebook.cells
+def judged(notebook) -> dict[str, bool]:
+    """grade_id -> whether the judge passed each autograded test cell of a graded notebook."""
+    return {grade_id(cell): not raised(cell) for cell in notebook.cells
             if grade_id(cell) in withheld(notebook, 0)}

@@ -11,6 +11,7 @@ import shutil
 
 from . import nbgrader_run
 from .course import Course
+from .gradebook import register_extra_credit
 from .stamp import stamp_course
 
 
@@ -37,6 +38,7 @@ def release(course: Course, labs: list[str] | None = None) -> list[str]:
         done = nbgrader_run.run(config, ["generate_assignment", lab, "--force"], cwd=course.root)
         if done.returncode != 0:
             raise ReleaseError(f"nbgrader could not release {lab}:\n{done.stdout}{done.stderr}")
+        register_extra_credit(course.gradebook_url, course.course_id, lab)
         _drop_checkpoints(course, lab)
     return labs
 

@@ -9,7 +9,9 @@ Statuses:
   error                 nbgrader could not grade it (e.g. the kernel died): score 0
   invalid               not a readable notebook, or not a lab of this course: score 0
 Optional questions are extra credit: a graded cell whose grade_id starts with `optional` counts
-in `extra` / `extra_max`, never in `score` / `max` (the lab's required points).
+in `extra` / `extra_max`, never in `score` / `max` (the lab's required points). In the gradebook
+its maximum is 0 and its points are nbgrader's extra credit (grader/gradebook.py), so formgrader
+and nbgrader's feedback pages show the same required maximum.
 The `review` column is empty, or says why a person should look at the submission (its code
 touches the interpreter's machinery, grader/integrity.py); the points it casts doubt on are
 withheld until a person accepts them, never kept.

@@ -137,6 +137,9 @@ def check(root: Path, key: str, notebook: Path | str | None = None) -> list[Resu
     return results(solution, mine, missing)
 
 
+OPTIONAL = "optional"  # the grade_id prefix of an optional question: its points are extra credit
+
+
 def shown(row: Result) -> str:
     """The points column: '-' for a written answer, which no program marks."""
     return "-" if row.status == "written answer" else f"{row.points:g}"
@@ -147,9 +150,14 @@ def report(rows: list[Result], notebook_name: str) -> str:
     scored = [row for row in rows if row.status != "written answer"]
     lines = [f"{notebook_name}: the lab's full tests (visible and hidden)", ""]
     lines += [f"  {row.grade_id:<32} {shown(row)} / {row.max_points:g}  {row.status}" for row in rows]
-    total, most = sum(r.points for r in scored), sum(r.max_points for r in scored)
+    required = [row for row in scored if not row.grade_id.startswith(OPTIONAL)]
+    extra = [row for row in scored if row.grade_id.startswith(OPTIONAL)]
+    total, most = sum(r.points for r in required), sum(r.max_points for r in required)
     written = sum(r.max_points for r in rows if r.status == "written answer")
     lines += ["", f"  autograded: {total:g} / {most:g} points"]
+    if extra:
+        lines.append(f"  extra credit (optional questions): {sum(r.points for r in extra):g} / "
+                     f"{sum(r.max_points for r in extra):g} points, outside the lab's maximum")
     if written:
         lines.append(f"  written answers ({written:g} point{'' if written == 1 else 's'}): compare "
                      "yours with the worked solution in solutions/")

@@ -5,16 +5,21 @@ No notebook is graded here: submissions and their grades are written with nbgrad
 from __future__ import annotations
 
 import csv
+import shutil
+from dataclasses import replace
 from datetime import datetime
-from types import SimpleNamespace
+from pathlib import Path
 
+import nbformat
 import pytest
 
 from grader import gradebook
+from grader.course import load_course
 from grader.late import LatePolicy
 from grader.lms import export_gradebook, read_roster
 from grader.report import WAITING, Outcome, write_csv
 
+REPO = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.filterwarnings("ignore::sqlalchemy.exc.SAWarning")  # nbgrader's models
 
 
@@ -23,32 +28,47 @@ def rows(path):
         return list(csv.reader(handle))
 
 
+LABS = {"lab_a": [("test", 2, "code"), ("answer", 2, "markdown"), ("optional_test", 1, "code")],
+        "lab_b": [("test", 3, "code")]}
+
+
 @pytest.fixture
 def course(tmp_path):
-    """Two labs: lab_a (test 2 points, written answer 2, optional test 1), lab_b (test 3)."""
-    work = tmp_path / "course_work"
-    work.mkdir()
-    course = SimpleNamespace(gradebook_url=f"sqlite:///{work / 'gradebook.db'}", course_id="course",
-                             work_dir=work, late=LatePolicy())
+    """Two labs: lab_a (test 2 points, written answer 2, optional test 1: extra credit), lab_b
+    (test 3), each a source notebook of graded cells, registered as the grader registers them."""
+    shutil.copyfile(REPO / "course.toml", tmp_path / "course.toml")
+    for lab, cells in LABS.items():
+        nb = nbformat.v4.new_notebook(cells=[
+            (nbformat.v4.new_code_cell if kind == "code" else nbformat.v4.new_markdown_cell)(
+                "", metadata={"nbgrader": {"grade": True, "grade_id": name, "points": points,
+                                           "solution": kind != "code", "locked": kind == "code"}})
+            for name, points, kind in cells])
+        (tmp_path / "solutions" / lab).mkdir(parents=True)
+        nbformat.write(nb, tmp_path / "solutions" / lab / f"{lab}.ipynb")
+    (tmp_path / "course_work").mkdir()
+    course = load_course(tmp_path)
     with gradebook.open_gradebook(course.gradebook_url, course.course_id) as gb:
-        for lab, cells in (("lab_a", [("test", 2, "code"), ("answer", 2, "markdown"),
-                                      ("optional_test", 1, "code")]), ("lab_b", [("test", 3, "code")])):
+        for lab, cells in LABS.items():
             gb.add_assignment(lab)
             gb.add_notebook(lab, lab)
             for name, points, kind in cells:
                 gb.add_grade_cell(name, lab, lab, max_score=points, cell_type=kind)
+    for lab in LABS:
+        gradebook.register_extra_credit(course.gradebook_url, course.course_id, lab)
     return course
 
 
 def submit(course, lab, student, **scores):
-    """A submission of ``lab`` whose cells got ``scores`` (auto for tests, None: waits for a
-    person, for written answers)."""
+    """A submission of ``lab`` whose cells got ``scores``: auto for tests (extra credit for an
+    optional one), manual for written answers (None: waits for a person)."""
     with gradebook.open_gradebook(course.gradebook_url, course.course_id) as gb:
         gb.update_or_create_student(student)
         gb.add_submission(lab, student, timestamp=datetime(2026, 10, 1, 12))
         for name, score in scores.items():
             grade = gb.find_grade(name, lab, lab, student)
-            if grade.cell.cell_type == "code":
+            if gradebook.is_extra_credit_test(grade):
+                grade.auto_score, grade.extra_credit = 0.0, score
+            elif grade.cell.cell_type == "code":
                 grade.auto_score = score
             else:
                 grade.manual_score = score
@@ -135,7 +155,7 @@ def test_per_question_leaves_ungraded_answers_empty_and_neutralises_formulas(cou
         ["student", "lab", "notebook", "grade_id", "score", "max_score", "status"],
         ["'=HYPERLINK(\"http://x\",\"y\")", "lab_b", "lab_b", "test", "0.0", "3.0", "graded"],
         ["ann", "lab_a", "lab_a", "answer", "", "2.0", "ungraded"],
-        ["ann", "lab_a", "lab_a", "optional_test", "1.0", "1.0", "graded"],
+        ["ann", "lab_a", "lab_a", "optional_test", "1.0", "0.0", "graded"],  # extra credit
         ["ann", "lab_a", "lab_a", "test", "2.0", "2.0", "graded"],
     ]
 
@@ -154,7 +174,7 @@ def test_the_lms_export_leaves_provisional_scores_out_unless_asked(course, tmp_p
 
 
 def test_late_text_spells_out_the_rule_and_the_cap(course):
-    course.late = LatePolicy("per-day", 1.0, due={"lab_b": datetime(2026, 9, 24, 12)})
+    course = replace(course, late=LatePolicy("per-day", 1.0, due={"lab_b": datetime(2026, 9, 24, 12)}))
     with gradebook.open_gradebook(course.gradebook_url, course.course_id) as gb:
         gb.find_assignment("lab_b").duedate = course.late.due["lab_b"]
         gb.db.commit()

@@ -14,6 +14,7 @@ import nbformat
 import pytest
 
 from grader import gradebook
+from grader.autograde import ensure_assignments
 from grader.course import load_course
 from grader.late import LatePolicy
 from grader.lms import export_gradebook, read_roster
@@ -184,3 +185,23 @@ def test_late_text_spells_out_the_rule_and_the_cap(course):
     assert rows_now[("ann", "lab_b")].late == ("late by 7 d 0 h: -3 points (1 per started day late, "
                                                "7 days, at most the score)")
     assert rows_now[("ann", "lab_b")].score == 0 and rows_now[("bob", "lab_a")].late == ""
+
+
+def test_a_lab_with_optional_questions_has_one_maximum_in_nbgrader_too(tmp_path):
+    """Registered as grading registers it, lab 01's gradebook maximum is its required points (what
+    formgrader and nbgrader's feedback pages show); the optional question is extra credit."""
+    lab = "01_char_lstm_keras"
+    shutil.copyfile(REPO / "course.toml", tmp_path / "course.toml")
+    shutil.copytree(REPO / "solutions" / lab, tmp_path / "solutions" / lab)
+    course = load_course(tmp_path)
+    ensure_assignments(course, [lab])
+    points = {False: 0.0, True: 0.0}
+    for path in course.notebooks(lab):
+        for cell in nbformat.read(path, as_version=4).cells:
+            meta = cell.metadata.get("nbgrader", {})
+            if meta.get("grade"):
+                points[meta["grade_id"].startswith("optional")] += float(meta["points"])
+    assert points[True] > 0, "lab 01 has an optional question"
+    with gradebook.open_gradebook(course.gradebook_url, course.course_id) as gb:
+        assert float(gb.find_assignment(lab).max_score) == points[False]
+    assert sum(gradebook.extra_credit_cells(course, lab).values()) == points[True]

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import nbformat
 from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.utils import compute_checksum
 from sqlalchemy import Column, MetaData, String, Table, Text, and_, delete, insert, inspect, select
 
 from . import nbgrader_run
@@ -189,7 +190,24 @@ def register_extra_credit(db_url: str, course_id: str, lab: str) -> None:
             for cell in notebook.grade_cells:
                 if is_optional(cell.name):
                     cell.max_score = 0.0
+                    source = gb.find_source_cell(cell.name, notebook.name, lab)
+                    source.checksum = _checksum_at_zero(gb, source, notebook.name, lab)
         gb.db.commit()
+
+
+def _checksum_at_zero(gb: Gradebook, source, notebook: str, lab: str) -> str:
+    """nbgrader's checksum of a graded cell (it covers the points) once its points are 0, so that
+    autograde, which compares a locked cell with it, finds the cell unchanged."""
+    try:
+        gb.find_solution_cell(source.name, notebook, lab)
+        solution = True
+    except MissingEntry:
+        solution = False
+    meta = {"grade": True, "solution": solution, "locked": source.locked, "grade_id": source.name,
+            "points": 0.0}
+    cell = (nbformat.v4.new_code_cell if source.cell_type == "code" else nbformat.v4.new_markdown_cell)(
+        source.source, metadata={"nbgrader": meta})
+    return compute_checksum(cell)
 
 
 def is_extra_credit_test(grade) -> bool:

@@ -42,6 +42,7 @@ def nbgrader_settings(course: Course) -> dict:
                                         db_url=course.gradebook_url)
     config["CourseDirectory"].update(source_directory=str(course.source_dir),
                                      release_directory=str(course.release_dir))
+    config["FormgradeExtension"] = {"debug": False}  # it would print the config, db_url included
     return config
 
 

@@ -37,7 +37,7 @@ REFUSED = {
     "unrelease": "python -m grader release",
     "collect": "python -m grader grade (it collects the submissions it grades)",
 }
-NAME = r"[\w.-]+"
+NAME = r"[\w.@+-]+"  # assignment, notebook and student ids; nothing that breaks out of a string
 PAGES = (rf"formgrader(/manage_assignments|/manage_submissions/{NAME}|/gradebook(/{NAME}){{0,2}}"
          rf"|/manage_students(/{NAME}){{0,2}}|/submissions/{NAME})?/?")
 POLICY = ("default-src 'self'; script-src {scripts}; object-src 'none'; base-uri 'none'; "

@@ -85,8 +85,9 @@ def server_command(folder: Path, ip: str, port: int) -> list[str]:
 
 def formgrade(course: Course, ip: str = "127.0.0.1", port: int = 8890, token: str | None = None
               ) -> None:
-    """Print the URL, then become the Jupyter server (so Ctrl-C or a SIGTERM stops it directly)."""
-    token = token or secrets.token_hex(16)
+    """Print the URL, then become the Jupyter server (so Ctrl-C or a SIGTERM stops it directly).
+    The token: ``token``, else $JUPYTER_TOKEN, else a random one."""
+    token = token or os.environ.get("JUPYTER_TOKEN") or secrets.token_hex(16)
     folder = write_config(course)
     print(f"formgrader for {course.name}: http://{ip}:{port}/formgrader?token={token}  "
           "(Ctrl-C stops it)", flush=True)

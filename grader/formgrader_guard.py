@@ -14,6 +14,8 @@ instructor's login. Three layers keep what a student wrote inert there:
 - Refused actions: formgrader's buttons and endpoints that run nbgrader's own converters
   (generate/release feedback, autograde, assign, release, collect) bypass the course's sanitiser,
   sandbox and late rules; they answer 403 with the `python -m grader` command to use instead.
+- No configuration from elsewhere: formgrader's `/formgrader?path=DIR` (a plain GET, so an image
+  in a notebook could ask for it) would load and run DIR/nbgrader_config.py; it is refused.
 - Read-only Jupyter API (`ReadOnlyAuthorizer`): no kernel, terminal or session, and no file
   written through the contents API, whatever the page.
 """
@@ -26,6 +28,7 @@ import secrets
 from jupyter_server.auth.authorizer import Authorizer
 from jupyter_server.base.handlers import JupyterHandler
 from jupyter_server.utils import url_path_join
+from tornado import web
 from tornado.web import OutputTransform
 
 REFUSED = {
@@ -58,6 +61,16 @@ class Refused(JupyterHandler):
         self.finish({"success": False, "error": message, "message": message})
 
     get = post = put = delete = _refuse
+
+
+class Entry(JupyterHandler):
+    """/formgrader: to the assignments page, as formgrader does, but never with its ``path``."""
+
+    @web.authenticated
+    def get(self) -> None:
+        if self.get_argument("path", ""):
+            raise web.HTTPError(403, "formgrader reads the course's configuration only")
+        self.redirect(url_path_join(self.base_url, "formgrader/manage_assignments"))
 
 
 class ScriptPolicy(OutputTransform):
@@ -93,15 +106,16 @@ class ReadOnlyAuthorizer(Authorizer):
 
 
 def _load_jupyter_server_extension(server) -> None:
-    """Route the refused actions (loaded before formgrader, whose routes come later) and put the
-    policy on every response, before any compression."""
+    """Route the refused actions and the entry page (this extension loads before formgrader, whose
+    routes come later) and put the policy on every response, before any compression."""
     webapp = server.web_app
     base = webapp.settings["base_url"]
     api = url_path_join(base, "formgrader/api")
     actions = "|".join(REFUSED)
     webapp.add_handlers(".*$", [
         (rf"{api}/(?:assignment/[^/]+(?:/[^/]+)?|submission/[^/]+/[^/]+)/(?P<action>{actions})/?",
-         Refused)])
+         Refused),
+        (url_path_join(base, "formgrader/?"), Entry)])
     ScriptPolicy.pages = re.compile(re.escape(url_path_join(base, "/")) + PAGES)
     webapp.transforms.insert(0, ScriptPolicy)
 

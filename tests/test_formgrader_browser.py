@@ -237,7 +237,8 @@ def test_no_payload_runs_in_any_formgrader_view(course, server, browser, listene
              f"/formgrader/manage_submissions/{LAB}", "/formgrader/gradebook",
              f"/formgrader/gradebook/{LAB}", f"/formgrader/gradebook/{LAB}/getting_started",
              "/formgrader/manage_students", "/formgrader/manage_students/hostile",
-             f"/formgrader/manage_students/hostile/{LAB}"]
+             f"/formgrader/manage_students/hostile/{LAB}",
+             f"/nbconvert/html/autograded/hostile/{LAB}/{NOTEBOOK}"]
     for view in views:
         browser.get(server["url"] + view)
         time.sleep(WAIT_S if "submissions/" in view else 1)
@@ -284,6 +285,15 @@ def test_actions_that_skip_the_course_rules_are_refused(course, server, path):
     status, body = api(server, path, "POST", b"")
     assert status == 403 and b"python -m grader" in body, (status, body)
     assert (sorted(feedback.rglob("*")) if feedback.exists() else []) == before
+
+
+def test_formgrader_loads_no_configuration_from_elsewhere(server, tmp_path):
+    """`/formgrader?path=DIR` would run DIR/nbgrader_config.py (a GET an image could make)."""
+    marker = tmp_path / "config-ran"
+    (tmp_path / "nbgrader_config.py").write_text(f"open({str(marker)!r}, 'w').close()\n")
+    assert api(server, f"/formgrader?path={tmp_path}")[0] == 403
+    assert not marker.exists()
+    assert api(server, "/formgrader/manage_assignments")[0] == 200
 
 
 def test_server_has_no_token_in_ps_no_terminals_and_only_course_work(course, server):

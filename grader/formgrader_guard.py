@@ -84,9 +84,10 @@ class ScriptPolicy(OutputTransform):
 
     def transform_first_chunk(self, status_code, headers, chunk, finishing):
         scripts = "'none'"
-        head = HEAD_END.search(chunk)
-        if (finishing and head and self.pages.fullmatch(self.path)
-                and headers.get("Content-Type", "").startswith("text/html")):
+        page = finishing and self.pages.fullmatch(self.path)
+        head = page and headers.get("Content-Type", "").startswith("text/html") and (
+            HEAD_END.search(chunk))
+        if head:
             nonce = secrets.token_urlsafe(18)
             chunk = (SCRIPT_TAG.sub(f'<script nonce="{nonce}"'.encode(), chunk[:head.start()])
                      + chunk[head.start():])

@@ -253,6 +253,18 @@ def test_no_payload_runs_in_any_formgrader_view(course, server, browser, listene
     assert not list((course / "course_work").rglob("ran_*")), "a payload wrote a file"
 
 
+def test_the_courses_feedback_page_runs_nothing(course, browser, listener):
+    """`grade` wrote the hostile student's feedback through grader/feedback.py: sanitised, under a
+    policy forbidding scripts; opened in Chromium, no payload runs."""
+    page = course / "course_work" / "feedback" / "hostile" / LAB / NOTEBOOK.replace(".ipynb", ".html")
+    text = page.read_text()
+    assert "hostile-link" in text, "the page shows the written answer"
+    assert "Content-Security-Policy" in text and "default-src 'none'" in text
+    browser.get(page.as_uri())
+    time.sleep(WAIT_S)
+    assert ran(browser) == [] and listener.paths == []
+
+
 def test_formgraders_own_ui_still_grades(course, server, browser):
     """A manual score typed in the submission view reaches the gradebook (its scripts run)."""
     from selenium.webdriver.common.keys import Keys

@@ -43,6 +43,9 @@ def nbgrader_settings(course: Course) -> dict:
     config["CourseDirectory"].update(source_directory=str(course.source_dir),
                                      release_directory=str(course.release_dir))
     config["FormgradeExtension"] = {"debug": False}  # it would print the config, db_url included
+    config["HTMLExporter"] = {"sanitize_html": True,
+                              "filters": {"clean_html": "grader.feedback.clean_fragment",
+                                          "strip_files_prefix": "grader.formgrader_guard.inert_markdown"}}
     return config
 
 

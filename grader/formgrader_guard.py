@@ -11,6 +11,9 @@ instructor's login. Three layers keep what a student wrote inert there:
   iframes, SVG, text/html or JavaScript outputs, files served from the submission's folder) has no
   nonce, so the browser runs none of it; a response this extension cannot rewrite whole gets a
   policy allowing no script at all.
+- Sanitised content (a second layer): the written configuration has nbconvert sanitise outputs
+  and raw cells with the course's sanitiser (`grader.feedback.clean_fragment`) and formgrader's
+  markdown cells through `inert_markdown`, so no <meta refresh>, form, style or frame is left.
 - Refused actions: formgrader's buttons and endpoints that run nbgrader's own converters
   (generate/release feedback, autograde, assign, release, collect) bypass the course's sanitiser,
   sandbox and late rules; they answer 403 with the `python -m grader` command to use instead.
@@ -28,8 +31,11 @@ import secrets
 from jupyter_server.auth.authorizer import Authorizer
 from jupyter_server.base.handlers import JupyterHandler
 from jupyter_server.utils import url_path_join
+from nbconvert.filters import strip_files_prefix
 from tornado import web
 from tornado.web import OutputTransform
+
+from .feedback import clean_fragment
 
 REFUSED = {
     "generate_feedback": "python -m grader feedback",
@@ -104,6 +110,12 @@ class ReadOnlyAuthorizer(Authorizer):
     def is_authorized(self, handler, user, action, resource) -> bool:
         return action == "read" and resource not in {"kernels", "kernelspecs", "sessions",
                                                      "terminals"}
+
+
+def inert_markdown(html: str) -> str:
+    """nbconvert's `strip_files_prefix`, then the course's sanitiser: nbgrader's formgrade template
+    puts every markdown cell through this filter (and not through `clean_html`)."""
+    return clean_fragment(strip_files_prefix(html))
 
 
 def _load_jupyter_server_extension(server) -> None:

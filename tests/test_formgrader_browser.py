@@ -32,7 +32,7 @@ LAB = "00_getting_started"
 NOTEBOOK = "getting_started.ipynb"
 CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
 TOKEN = "browser-test-token-7f3a"
-WAIT_S = 3  # how long a page is given for its payloads to act
+WAIT_S = 2  # how long a page is given for its payloads to act
 
 pytestmark = pytest.mark.skipif(
     not (CHROMIUM.exists() and CHROMEDRIVER.exists()),
@@ -151,13 +151,11 @@ def course(tmp_path_factory, listener):
     return root
 
 
-@pytest.fixture(scope="module")
-def server(course):
-    """`python -m grader formgrade` on a free loopback port, its token in the environment."""
+def serve(command: list[str], cwd: Path | None = None, env: dict | None = None):
+    """Start a formgrader server, wait until it answers; its URL and process id."""
     port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "grader", "--course", str(course),
-                                "formgrade", "--port", str(port), "--token", TOKEN],
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    process = subprocess.Popen([*command, f"--port={port}"], cwd=cwd, env=env, text=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     for _ in range(120):
         try:
@@ -165,9 +163,41 @@ def server(course):
             break
         except OSError:
             time.sleep(0.5)
-    yield {"url": url, "pid": process.pid}
-    process.terminate()
-    process.communicate(timeout=30)
+    return {"url": url, "pid": process.pid, "process": process}
+
+
+def stop(server) -> None:
+    server["process"].terminate()
+    server["process"].communicate(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def server(course):
+    """`python -m grader formgrade` on a free loopback port, as the instructor starts it."""
+    started = serve([sys.executable, "-m", "grader", "--course", str(course), "formgrade",
+                     "--token", TOKEN])
+    yield started
+    stop(started)
+
+
+@pytest.fixture(scope="module")
+def policy_only_server(course, server):
+    """The same server with the course's sanitiser left out of its configuration: the script
+    policy alone must keep every payload from running."""
+    from grader.formgrade import server_command
+    from grader.nbgrader_run import with_venv_path
+
+    shipped = course / "course_work" / "formgrader"
+    folder = course / "course_work" / "formgrader-policy-only"
+    folder.mkdir()
+    lines = (shipped / "nbgrader_config.py").read_text().splitlines(keepends=True)
+    (folder / "nbgrader_config.py").write_text(
+        "".join(line for line in lines if not line.startswith("c.HTMLExporter")))
+    shutil.copyfile(shipped / "jupyter_server_config.py", folder / "jupyter_server_config.py")
+    command = [c for c in server_command(folder, "127.0.0.1", 0) if "--ServerApp.port=" not in c]
+    started = serve(command, cwd=folder, env={**with_venv_path(os.environ), "JUPYTER_TOKEN": TOKEN})
+    yield started
+    stop(started)
 
 
 @pytest.fixture(scope="module")
@@ -228,7 +258,9 @@ def test_the_payloads_run_on_an_unguarded_page(browser, listener):
     listener.paths.clear()
 
 
-def test_no_payload_runs_in_any_formgrader_view(course, server, browser, listener):
+@pytest.mark.parametrize("which", ["server", "policy_only_server"])
+def test_no_payload_runs_in_any_formgrader_view(which, course, browser, listener, request):
+    server = request.getfixturevalue(which)
     scores = manual_scores(course)
     browser.get(f"{server['url']}/formgrader?token={TOKEN}")
     status, body = api(server, f"/formgrader/api/submitted_notebooks/{LAB}/getting_started")
@@ -241,10 +273,12 @@ def test_no_payload_runs_in_any_formgrader_view(course, server, browser, listene
              f"/nbconvert/html/autograded/hostile/{LAB}/{NOTEBOOK}"]
     for view in views:
         browser.get(server["url"] + view)
-        time.sleep(WAIT_S if "submissions/" in view else 1)
+        time.sleep(WAIT_S if "submissions/" in view else 0.5)
         assert ran(browser) == [], view
     browser.get(server["url"] + views[0])
     assert "softmax_question" in browser.page_source, "the submission view shows the notebook"
+    unsanitised = "ontoggle" in browser.page_source
+    assert unsanitised == (which == "policy_only_server"), "the sanitiser runs in the shipped one"
     browser.find_element("id", "hostile-link").click()
     time.sleep(1)
     assert ran(browser) == []

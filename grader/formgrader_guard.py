@@ -1,7 +1,7 @@
 """The Jupyter server extension `python -m grader formgrade` loads next to nbgrader's formgrader.
 
 Formgrader shows students' notebooks on the instructor's own origin, where a script could use the
-instructor's login. Three layers keep what a student wrote inert there:
+instructor's login. These layers keep what a student wrote inert there (the first two each hold alone):
 
 - Scripts: every response of this server carries a Content-Security-Policy. Only formgrader's own
   pages (known routes whose path parts are plain names) may run scripts, and only those carrying

@@ -349,6 +349,7 @@ def test_server_has_no_token_in_ps_no_terminals_and_only_course_work(course, ser
     assert api(server, "/api/terminals")[0] in (403, 404)
     assert api(server, "/api/terminals", "POST", b"")[0] in (403, 404)
     assert api(server, "/api/kernels", "POST", b"{}")[0] == 403
+    assert api(server, "/lab")[0] == 404, "no other Jupyter application"
     status, body = api(server, "/api/contents")
     assert status == 200 and {e["name"] for e in json.loads(body)["content"]} >= {"autograded"}
     assert api(server, "/api/contents/../course.toml")[0] in (400, 403, 404)

@@ -50,7 +50,7 @@ NAME = r"[\w.@+-]+"  # assignment, notebook and student ids; nothing that breaks
 PAGES = (rf"formgrader(/manage_assignments|/manage_submissions/{NAME}|/gradebook(/{NAME}){{0,2}}"
          rf"|/manage_students(/{NAME}){{0,2}}|/submissions/{NAME})?/?")
 POLICY = ("default-src 'self'; script-src {scripts}; object-src 'none'; base-uri 'none'; "
-          "frame-src 'none'; form-action 'none'; frame-ancestors 'self'; img-src 'self' data:; "
+          "frame-src 'none'; form-action 'self'; frame-ancestors 'self'; img-src 'self' data:; "
           "style-src 'self' 'unsafe-inline'; font-src 'self' data:")
 SCRIPT_TAG = re.compile(rb"<script\b", re.IGNORECASE)
 HEAD_END = re.compile(rb"</head\s*>", re.IGNORECASE)

@@ -316,6 +316,18 @@ def test_formgraders_own_ui_still_grades(course, server, browser):
     assert [s for _, s in manual_scores(course) if s is not None] == [1]
 
 
+def test_the_login_page_still_logs_in(server, browser):
+    """Without the token in the URL, Jupyter's login form (no script) still lets the token in."""
+    from selenium.webdriver.common.keys import Keys
+
+    browser.delete_all_cookies()
+    browser.get(f"{server['url']}/formgrader/manage_assignments")
+    assert "/login" in browser.current_url
+    browser.find_element("id", "password_input").send_keys(TOKEN, Keys.ENTER)
+    time.sleep(1)
+    assert browser.current_url.endswith("/formgrader/manage_assignments"), browser.current_url
+
+
 @pytest.mark.parametrize("path", [
     f"/formgrader/api/assignment/{LAB}/generate_feedback",
     f"/formgrader/api/assignment/{LAB}/hostile/generate_feedback",

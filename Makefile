@@ -10,19 +10,25 @@ STAMP_SYSTEM := $(VENV)/.stamp-system
 
 setup: $(STAMP_SYSTEM)
 
-# The grader's system tools, from Debian/Ubuntu packages: bubblewrap (the grading sandbox) and
-# PostgreSQL's server (a gradebook several graders share; its tests start a throw-away one).
+# The grader's system tools, from Debian/Ubuntu packages: bubblewrap (the grading sandbox),
+# PostgreSQL's server (a gradebook several graders share; its tests start a throw-away one) and
+# Chromium with its driver (tests/test_formgrader_browser.py opens formgrader in it, headless).
 # Installed with apt-get when we are root and have it; elsewhere a warning says what is missing.
 $(STAMP_SYSTEM):
 	@missing=""; command -v bwrap >/dev/null 2>&1 || missing="bubblewrap"; \
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 \
 	  || missing="$$missing postgresql"; \
+	test -x /usr/bin/chromium || missing="$$missing chromium"; \
+	test -x /usr/bin/chromedriver || missing="$$missing chromium-driver"; \
 	if [ -n "$$missing" ] && command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	fi
 	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null 2>&1; then \
 	  echo "WARNING: PostgreSQL's server is not installed: the gradebook stays SQLite and its" \
 	       "PostgreSQL tests are skipped (Debian/Ubuntu: sudo apt-get install postgresql)."; fi
+	@if ! test -x /usr/bin/chromium || ! test -x /usr/bin/chromedriver; then \
+	  echo "WARNING: Chromium or its driver is not installed: formgrader's browser tests are" \
+	       "skipped (Debian: sudo apt-get install chromium chromium-driver)."; fi
 	@if command -v bwrap >/dev/null 2>&1; then mkdir -p $(@D) && touch $@; else \
 	  echo "WARNING: bubblewrap (bwrap) is not installed: the grader will run student code" \
 	       "without filesystem and network isolation. Install it (Debian/Ubuntu:" \

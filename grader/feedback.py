@@ -48,11 +48,18 @@ def _safe_url(tag: str, attribute: str, value: str) -> str | None:
     return value if value.startswith(("http://", "https://", "#")) else None
 
 
-def sanitise_page(page: str, notes: list[str]) -> str:
-    """A feedback page with nothing active left in it, plus the course's ``notes`` on top."""
-    body = nh3.clean(page, tags=TAGS, attributes=ATTRIBUTES, attribute_filter=_safe_url,
+def clean_fragment(fragment: str | bytes) -> str:
+    """HTML with nothing active left in it: no script, event handler, style or active URL (also
+    formgrader's filter for what students wrote, grader/formgrader_guard.py)."""
+    fragment = fragment.decode(errors="replace") if isinstance(fragment, bytes) else str(fragment)
+    return nh3.clean(fragment, tags=TAGS, attributes=ATTRIBUTES, attribute_filter=_safe_url,
                      clean_content_tags={"script", "style", "title", "head"}, link_rel=None,
                      url_schemes={"http", "https", "data"})
+
+
+def sanitise_page(page: str, notes: list[str]) -> str:
+    """A feedback page with nothing active left in it, plus the course's ``notes`` on top."""
+    body = clean_fragment(page)
     top = "".join(f"<p class='review'>{html.escape(note)}</p>" for note in notes)
     return (f"<!DOCTYPE html><html><head><meta charset='utf-8'>"
             f"<meta http-equiv='Content-Security-Policy' content=\"{POLICY}\">"

@@ -51,6 +51,7 @@ from .lms import (
     looks_like_download,
     read_roster,
 )
+from .progress import ProgressLine
 from .publish import publish
 from .release import release
 from .report import WAITING, Outcome, merged, read_csv, write_csv
@@ -122,7 +123,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
 
 def cmd_release(course, args) -> int:
     started = time.perf_counter()
-    labs = release(course, args.lab)
+    labs = args.lab or course.labs()
+    labs = release(course, labs, ProgressLine("released", len(labs), "lab"))
     print(f"released {len(labs)} lab(s) to labs/ in {time.perf_counter() - started:.1f} s")
     return 0
 

@@ -8,6 +8,7 @@ no longer exist in solutions/ are removed.
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 
 from . import nbgrader_run
 from .course import Course
@@ -18,8 +19,10 @@ class ReleaseError(RuntimeError):
     """nbgrader could not generate a lab; the message carries its log."""
 
 
-def release(course: Course, labs: list[str] | None = None) -> list[str]:
-    """Stamp and release ``labs`` (default: all); returns the released lab names."""
+def release(course: Course, labs: list[str] | None = None,
+            progress: Callable[[list[str]], None] = lambda done: None) -> list[str]:
+    """Stamp and release ``labs`` (default: all), telling ``progress`` of each lab released;
+    returns the released lab names."""
     known = course.labs()
     labs = labs or known
     unknown = sorted(set(labs) - set(known))
@@ -38,6 +41,7 @@ def release(course: Course, labs: list[str] | None = None) -> list[str]:
         if done.returncode != 0:
             raise ReleaseError(f"nbgrader could not release {lab}:\n{done.stdout}{done.stderr}")
         _drop_checkpoints(course, lab)
+        progress([lab])
     return labs
 
 

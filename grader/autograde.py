@@ -32,6 +32,7 @@ from .executors.worker import (
     ensure_assignments,
     gradebook_url,
     open_gradebook,
+    quiet_add,
     set_due_dates,
 )
 from .feedback import sanitise_folder
@@ -253,8 +254,9 @@ def _copy_grades(source: Gradebook, target: Gradebook, task: Task, given: Marks)
         student.id, first_name=student.first_name, last_name=student.last_name,
         email=student.email, lms_user_id=student.lms_user_id,
     )
-    target.add_submission(task.lab, task.student, timestamp=submission.timestamp,
-                          extension=submission.extension)
+    with quiet_add(target):
+        target.add_submission(task.lab, task.student, timestamp=submission.timestamp,
+                              extension=submission.extension)
     for notebook in submission.notebooks:
         for grade in notebook.grades:
             copy = target.find_grade(grade.name, notebook.name, task.lab, task.student)

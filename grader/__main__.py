@@ -1,4 +1,6 @@
-"""The instructor's commands: python -m grader {release,grade,feedback,export,check-outputs}.
+"""The instructor's commands: .venv/bin/grader COMMAND, from the course root, after `make setup`.
+
+`python -m grader` with the course's Python is the same; docs/instructors.md has every command.
 
   release        stamp solutions/ from course.toml, regenerate labs/ with nbgrader
   publish DEST   write a students' edition (--edition class|self-study) into DEST
@@ -60,7 +62,7 @@ from .text import terminal_safe
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m grader", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog=".venv/bin/grader", description=__doc__.splitlines()[0])
     parser.add_argument("--course", default=".", help="course root (folder with course.toml)")
     sub = parser.add_subparsers(dest="command", required=True)
     rel = sub.add_parser("release", help="stamp solutions/ and regenerate labs/")
@@ -192,8 +194,8 @@ def refuse_lms_download(source: Path) -> None:
         lms = looks_like_download(source)
         if lms:
             raise ValueError(f"{source} is a {lms} submissions download: take it in first with "
-                             f"`python -m grader intake {source} --lms {lms} --lab LAB`, then run "
-                             "`python -m grader grade`")
+                             f"`.venv/bin/grader intake {source} --lms {lms} --lab LAB`, then run "
+                             "`.venv/bin/grader grade`")
 
 
 def print_table(outcomes: list[Outcome]) -> None:
@@ -308,7 +310,7 @@ def cmd_intake(course, args) -> int:
         print(f"no file from: {', '.join(report.missing)}", file=sys.stderr)
     print(f"{len(report.mapped)} notebook(s) of {args.lab} in {dest}; {len(report.unmapped)} not "
           f"taken, {len(report.ambiguous)} ambiguous, {len(report.missing)} missing. Resolve those "
-          "by hand, then `python -m grader grade`")
+          "by hand, then `.venv/bin/grader grade`")
     return 0
 
 
@@ -323,8 +325,8 @@ def cmd_answers(course, args) -> int:
             print(path)
         return 0
     count = import_scores(course, args.files)
-    print(f"imported {count} answer(s); run `python -m grader export` for grades.csv and "
-          "`python -m grader feedback` for the feedback pages")
+    print(f"imported {count} answer(s); run `.venv/bin/grader export` for grades.csv and "
+          "`.venv/bin/grader feedback` for the feedback pages")
     return 0
 
 

@@ -194,7 +194,7 @@ def student_pyproject(text: str) -> str:
     """The course's pyproject.toml for students: the helper package and the lab and keras extras."""
     sections = re.split(r"\n(?=\[)", text)
     kept = [section for section in sections
-            if not section.startswith(("[tool.ruff", "[tool.pytest"))]
+            if not section.startswith(("[tool.ruff", "[tool.pytest", "[project.scripts]"))]
     lines = [line for line in "\n".join(kept).splitlines()
              if not re.match(r"(grader|scale|dev) = \[", line)]
     published = "\n".join(lines).rstrip("\n") + "\n"

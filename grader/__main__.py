@@ -55,6 +55,7 @@ from .lms import (
 )
 from .progress import ProgressLine
 from .publish import publish
+from .reachable import check_gradebook, check_scheduler
 from .release import release
 from .report import WAITING, Outcome, merged, read_csv, write_csv
 from .similarity import similarity_report
@@ -354,10 +355,17 @@ COMMANDS = {"release": cmd_release, "publish": cmd_publish, "grade": cmd_grade, 
             "similarity": cmd_similarity, "check-outputs": cmd_check_outputs, "accept": cmd_accept}
 
 
+USE_GRADEBOOK = {"release", "publish", "grade", "feedback", "export", "formgrade", "answers", "accept"}
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse(sys.argv[1:] if argv is None else argv)
     try:
         course = load_course(args.course)
+        if course.db_url.startswith("postgresql") and args.command in USE_GRADEBOOK:
+            check_gradebook(course.db_url)
+        if args.command == "grade" and (args.scheduler or course.scheduler):
+            check_scheduler(args.scheduler or course.scheduler)
         return COMMANDS[args.command](course, args)
     except (FileNotFoundError, ValueError, RuntimeError) as error:
         print(f"error: {error}", file=sys.stderr)

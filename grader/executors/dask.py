@@ -29,7 +29,6 @@ import tempfile
 import threading
 import zipfile
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from .. import sandbox
 from ..collect import unpack
@@ -99,7 +98,6 @@ def grade(course: Course, tasks: list[Task], labs: list[str], progress: Progress
     ``progress`` hears of each student once, even when a shard is graded again elsewhere."""
     from distributed import Client, as_completed
 
-    check_reachable(scheduler)
     shards = [make_shard(course, tasks[i:i + shard_size]) for i in range(0, len(tasks), shard_size)]
     told, lock = set(), threading.Lock()
 
@@ -119,16 +117,6 @@ def grade(course: Course, tasks: list[Task], labs: list[str], progress: Progress
             heard([graded.task for graded in results])
             finished.append((_unpacked(course, packed), results))
     return finished
-
-
-def check_reachable(scheduler: str) -> None:
-    """Fail in one line when nothing answers at the scheduler's address."""
-    where = urlsplit(scheduler if "://" in scheduler else f"tcp://{scheduler}")
-    try:
-        socket.create_connection((where.hostname, where.port or 8786), timeout=10).close()
-    except (OSError, ValueError) as error:
-        raise RuntimeError(f"cannot reach the Dask scheduler at {scheduler} (--scheduler, or "
-                           f"course.toml [cluster] scheduler): {error}") from None
 
 
 def _unpacked(course: Course, packed: bytes) -> Path:

@@ -1,4 +1,4 @@
-"""Grading on a Dask cluster: ``python -m grader grade SRC --scheduler tcp://HOST:8786``.
+"""Grading on a Dask cluster: ``.venv/bin/grader grade SRC --scheduler tcp://HOST:8786``.
 
 The coordinator (the machine with the course) collects the submissions as for `--jobs`, deals them
 into shards of ``--shard-size`` students and sends each shard to the Dask scheduler as one task

@@ -1,4 +1,4 @@
-"""Grading on this machine: ``python -m grader grade SRC --jobs N``.
+"""Grading on this machine: ``.venv/bin/grader grade SRC --jobs N``.
 
 N threads each run a worker (grader/executors/worker.py) over their share of the students, dealt
 round-robin; each worker's child processes do the work, so threads are enough.

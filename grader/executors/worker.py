@@ -59,8 +59,11 @@ def gradebook_url(work_dir: Path) -> str:
 
 
 def open_gradebook(db_url: str, course_id: str) -> Gradebook:
-    """nbgrader's gradebook at ``db_url`` (it checks its schema with `alembic` from PATH)."""
+    """nbgrader's gradebook at ``db_url`` (it checks its schema with `alembic` from PATH); a new
+    SQLite one, course_work/ included, on a course that has none yet."""
     os.environ.update(nbgrader_run.with_venv_path(os.environ))
+    if db_url.startswith("sqlite:///"):
+        Path(db_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     return Gradebook(db_url, course_id)
 
 

@@ -793,6 +793,8 @@ def test_dask_workers_grade_as_jobs_does_even_when_one_dies_mid_shard(lab00, tmp
             output = grading.communicate(timeout=1200)[0]
         assert victim, "no worker ever received a shard"
         assert grading.returncode == 0, output[-5000:]
+        counted = re.findall(r"^graded (\d+)/5 submissions \(", output, re.MULTILINE)
+        assert counted == ["1", "2", "3", "4", "5"], "each student counted once, the re-graded too"
     finally:
         for process in processes.values():
             process.kill()

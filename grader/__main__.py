@@ -31,13 +31,12 @@ import sys
 import tempfile
 import time
 import zipfile
-from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from . import nbgrader_run, sandbox
+from . import gradebook, nbgrader_run, sandbox
 from .answers import export_answers, import_scores
-from .autograde import accept, autograde, open_gradebook, refresh_penalties, scored, split_max, waiting
+from .autograde import accept, autograde, refresh_penalties
 from .check_outputs import notebooks_with_outputs
 from .collect import collect, examples_tree
 from .course import EDITIONS, load_course
@@ -48,7 +47,6 @@ from .lms import (
     FORMATS,
     LMSES,
     export_gradebook,
-    export_per_question,
     intake,
     looks_like_download,
     read_roster,
@@ -57,7 +55,7 @@ from .progress import ProgressLine
 from .publish import publish
 from .reachable import check_gradebook, check_scheduler
 from .release import release
-from .report import WAITING, Outcome, merged, read_csv, write_csv
+from .report import PROVISIONAL, Outcome, summary
 from .similarity import similarity_report
 from .text import terminal_safe
 
@@ -92,6 +90,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
     export = sub.add_parser("export", help="write the CSV from the gradebook")
     export.add_argument("--csv", type=Path)
     export.add_argument("--format", choices=FORMATS, help="also the LMS's gradebook import")
+    export.add_argument("--include-provisional", action="store_true", help="send the scores of "
+                        "students whose written answers or review are still open (left empty)")
     take = sub.add_parser("intake", help="an LMS submissions zip into course_work/submissions/")
     take.add_argument("archive", type=Path, help="the assignment's 'download all submissions' zip")
     take.add_argument("--lms", required=True, choices=LMSES)
@@ -172,13 +172,14 @@ def cmd_grade(course, args) -> int:
             print(f"grading on the Dask cluster at {scheduler}")
         outcomes = autograde(course, collected, jobs=args.jobs, scheduler=scheduler,
                              shard_size=args.shard_size or course.shard_size)
-    csv_path = args.csv or course.work_dir / "grades.csv"
     print_table(outcomes)
-    if not collected.submissions and csv_path.exists():
-        print(f"nothing to grade in {source} ({len(outcomes)} problem row(s) above): {csv_path} "
-              "was left as it was", file=sys.stderr)
+    if not any(o.lab in course.labs() for o in outcomes):
+        print(f"nothing to grade in {source} ({len(outcomes)} problem row(s) above): the gradebook "
+              "and grades.csv were left as they were", file=sys.stderr)
         return 1
-    write_csv(merged(read_csv(csv_path) if csv_path.is_file() else [], outcomes), csv_path)
+    gradebook.record(course, outcomes)
+    csv_path = args.csv or course.work_dir / "grades.csv"
+    gradebook.write_views(course, csv_path)
     untimed = [f"{o.student} ({o.lab})" for o in outcomes if o.late.startswith("no submission time")]
     if untimed:
         print(f"WARNING: no submission time for {terminal_safe(', '.join(untimed))}: counted as on "
@@ -213,9 +214,8 @@ def cmd_feedback(course, args) -> int:
     config = nbgrader_run.course_config(course.root, course.work_dir, course.course_id,
                                         show_hidden_tests=course.show_hidden_tests,
                                         db_url=course.gradebook_url)
-    reviews = {(o.student, o.lab): o.review for o in read_csv(course.work_dir / "grades.csv")
-               } if (course.work_dir / "grades.csv").is_file() else {}
     refresh_penalties(course)
+    rows = {(o.student, o.lab): o for o in gradebook.outcomes(course)}
     for lab in course.labs():
         if any((course.work_dir / "autograded").glob(f"*/{lab}")):
             done = nbgrader_run.run(config, ["generate_feedback", lab, "--force"], cwd=course.root,
@@ -224,58 +224,50 @@ def cmd_feedback(course, args) -> int:
                 print(terminal_safe(done.stderr, lines=True), file=sys.stderr)  # may quote submissions
                 return 1
             for folder in sorted((course.work_dir / "feedback").glob(f"*/{lab}")):
-                review = reviews.get((folder.parent.name, lab))
-                sanitise_folder(folder, [review] if review else [])
+                row = rows.get((folder.parent.name, lab))
+                sanitise_folder(folder, [summary(row), *filter(None, [row.review])] if row else [])
     print(f"feedback in {course.work_dir / 'feedback'}")
     return 0
 
 
 def cmd_export(course, args) -> int:
-    previous = course.work_dir / "grades.csv"
-    reasons = {(o.student, o.lab): o for o in read_csv(previous)} if previous.is_file() else {}
-    outcomes = []
-    with open_gradebook(course.gradebook_url, course.course_id) as gb:
-        for assignment in gb.assignments:
-            for submission in gb.assignment_submissions(assignment.name):
-                key = (submission.student.id, assignment.name)
-                written, held = waiting(submission)
-                status = "needs review" if held else "needs manual grading" if written else "graded"
-                reason, review = (reasons[key].reason, reasons[key].review) if key in reasons else ("", "")
-                if status == "graded":
-                    reason = reason.replace(WAITING, "")
-                score, extra, late = scored(submission, course.late)
-                top, extra_max = split_max(assignment)
-                outcomes.append(Outcome(*key, score, top, status, reason, review, extra, extra_max, late))
-    failed = [o for key, o in reasons.items() if o.status in ("error", "invalid", "timeout")
-              and key not in {(x.student, x.lab) for x in outcomes}]
-    outcomes = sorted(outcomes + failed, key=lambda o: (o.lab, o.student))
-    write_csv(outcomes, args.csv or previous)
+    """grades.csv again from the gradebook; with --format the LMS's import and the per-question
+    CSV, provisional scores (written answers or a review still open) left out unless asked."""
+    refresh_penalties(course)
+    outcomes = gradebook.write_views(course, args.csv)
     print_table(outcomes)
     if args.format:
+        provisional = [f"{o.student} ({o.lab})" for o in outcomes if o.status in PROVISIONAL]
         lms_file = course.work_dir / f"grades_{args.format}.csv"
-        export_gradebook(outcomes, read_roster(roster_of(course)), args.format, lms_file)
+        export_gradebook(outcomes, read_roster(roster_of(course)), args.format, lms_file,
+                         include_provisional=args.include_provisional)
         questions = course.work_dir / "grades_per_question.csv"
-        export_per_question(course.gradebook_url, course.course_id, questions)
+        gradebook.write_per_question(course, questions)
         print(f"{args.format} gradebook import: {lms_file}; per question: {questions}")
+        if provisional:
+            what = ("sent as they are" if args.include_provisional
+                    else "left empty (send them with --include-provisional)")
+            print(f"WARNING: provisional, written answers or a review still open: "
+                  f"{terminal_safe(', '.join(provisional))}: {what}", file=sys.stderr)
     return 0
 
 
 def cmd_accept(course, args) -> int:
-    """Give back withheld points, mark the review column, then grades.csv and feedback again."""
+    """Give back withheld points, mark the review note, then grades.csv and feedback again."""
     if args.lab not in course.labs():
         raise ValueError(f"unknown lab {args.lab!r}: the labs are {', '.join(course.labs())}")
-    rows = course.work_dir / "grades.csv"
-    outcomes = read_csv(rows) if rows.is_file() else []
+    reviews = {o.student: o.review for o in gradebook.outcomes(course) if o.lab == args.lab}
     for student in args.students:
         given = accept(course, args.lab, student)
         print(f"{student} ({args.lab}): {given:g} point(s) given back, as judged")
-        outcomes = [replace(o, review=f"{o.review} (accepted after review)")
-                    if (o.student, o.lab) == (student, args.lab) and o.review
-                    and not o.review.endswith("(accepted after review)") else o for o in outcomes]
-    if outcomes:
-        write_csv(outcomes, rows)
+        note = reviews.get(student, "")
+        if note and not note.endswith(ACCEPTED):
+            gradebook.set_review(course, args.lab, student, f"{note} {ACCEPTED}")
     export = argparse.Namespace(csv=None, format=None)
     return cmd_export(course, export) or cmd_feedback(course, export)
+
+
+ACCEPTED = "(accepted after review)"
 
 
 def roster_of(course) -> Path:
@@ -326,8 +318,9 @@ def cmd_answers(course, args) -> int:
             print(path)
         return 0
     count = import_scores(course, args.files)
-    print(f"imported {count} answer(s); run `.venv/bin/grader export` for grades.csv and "
-          "`.venv/bin/grader feedback` for the feedback pages")
+    gradebook.write_views(course)
+    print(f"imported {count} answer(s); grades.csv written again; run `.venv/bin/grader feedback` "
+          "for the feedback pages")
     return 0
 
 

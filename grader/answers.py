@@ -26,8 +26,8 @@ from pathlib import Path
 import nbformat
 from nbgrader.api import MissingEntry
 
-from .autograde import open_gradebook
 from .course import Course
+from .gradebook import open_gradebook
 from .text import read_rows, write_rows
 
 COLUMNS = ["student", "lab", "notebook", "question", "points", "score", "comment", "answer"]

@@ -31,15 +31,14 @@ from .executors.worker import (
     Task,
     ensure_assignments,
     gradebook_url,
-    open_gradebook,
     quiet_add,
     set_due_dates,
 )
 from .feedback import sanitise_folder
+from .gradebook import SCORED, max_score, open_gradebook, scored, split_max, waiting
 from .integrity import judged
-from .late import LatePolicy, after_penalty, late_note
 from .progress import ProgressLine
-from .report import Outcome, compare_with_release, diagnose, is_optional
+from .report import Outcome, compare_with_release, diagnose, summary
 
 
 def autograde(
@@ -58,7 +57,7 @@ def autograde(
         raise ValueError(f"course.toml [due] names {', '.join(unknown)}, which is not a lab of this "
                          f"course: the labs are {', '.join(sorted(known))}")
     set_due_dates(course, labs, course.gradebook_url)
-    outcomes = [Outcome(p.student, p.lab, 0.0, _max_score(course, p.lab) if p.lab in known else 0.0,
+    outcomes = [Outcome(p.student, p.lab, 0.0, max_score(course, p.lab) if p.lab in known else 0.0,
                         p.status, p.reason) for p in collected.problems]
     for outcome in outcomes:
         if outcome.lab in known and STUDENT_ID.fullmatch(outcome.student):
@@ -86,15 +85,6 @@ def autograde(
             shutil.rmtree(copy, ignore_errors=True)
     print(f"merged {len(tasks)} submission(s) into the gradebook in {time.monotonic() - merging:.1f} s")
     return sorted(outcomes, key=lambda o: (o.lab, o.student))
-
-
-def _max_score(course: Course, lab: str) -> float:
-    """The required maximum of a lab (0 for a lab the gradebook does not know)."""
-    try:
-        with open_gradebook(course.gradebook_url, course.course_id) as gb:
-            return split_max(gb.find_assignment(lab))[0]
-    except MissingEntry:
-        return 0.0
 
 
 def _merge(course: Course, copy: Path, graded: Graded, notes: list[str]) -> Outcome:
@@ -145,20 +135,9 @@ def _merge(course: Course, copy: Path, graded: Graded, notes: list[str]) -> Outc
     if outcome.status not in SCORED:
         _write_failure_feedback(course, outcome)
     else:
-        sanitise_folder(course.work_dir / "feedback" / task.student / task.lab, reviews)
+        sanitise_folder(course.work_dir / "feedback" / task.student / task.lab,
+                        [summary(outcome), *reviews])
     return outcome
-
-
-SCORED = ("graded", "needs manual grading", "needs review")  # statuses whose score counts
-
-
-def waiting(submission) -> tuple[bool, bool]:
-    """(written answers wait for a person, test cells are withheld for review) of an nbgrader
-    SubmittedAssignment (a withheld test is a code cell that needs a manual grade)."""
-    pending = [grade for notebook in submission.notebooks for grade in notebook.grades
-               if grade.needs_manual_grade]
-    held = any(grade.cell.cell_type == "code" for grade in pending)
-    return any(grade.cell.cell_type != "code" for grade in pending), held
 
 
 def _copy_regular_files(source: Path, target: Path) -> None:
@@ -192,20 +171,6 @@ def _marks_given(gradebook: Gradebook, task: Task) -> Marks:
     return Marks(grades, comments)
 
 
-def split_max(assignment) -> tuple[float, float]:
-    """(required, optional) maximum points of a lab (an nbgrader Assignment)."""
-    cells = [cell for notebook in assignment.notebooks for cell in notebook.grade_cells]
-    optional = sum(float(cell.max_score) for cell in cells if is_optional(cell.name))
-    return float(assignment.max_score) - optional, optional
-
-
-def split_score(submission) -> tuple[float, float]:
-    """(required, optional) points earned by a submission (an nbgrader SubmittedAssignment)."""
-    grades = [grade for notebook in submission.notebooks for grade in notebook.grades]
-    optional = sum(float(grade.score) for grade in grades if is_optional(grade.name))
-    return round(float(submission.score) - optional, 2), optional
-
-
 def accept(course: Course, lab: str, student: str) -> float:
     """Give back the test cells withheld for review (grader/integrity.py) the points the judge
     gave them, as kept in the autograded notebook; returns the points given back."""
@@ -225,9 +190,15 @@ def accept(course: Course, lab: str, student: str) -> float:
 
 
 def refresh_penalties(course: Course) -> None:
-    """Set nbgrader's late penalty of every submission from its current score (manual grades
-    included), so that feedback pages show what grades.csv counts."""
+    """Apply course.toml's late rules to every submission as they stand now: its extension (one
+    granted after grading counts too) and nbgrader's late penalty from its current score (manual
+    grades included), so that feedback pages show what grades.csv counts."""
     with open_gradebook(course.gradebook_url, course.course_id) as gb:
+        for assignment in gb.assignments:
+            for submission in gb.assignment_submissions(assignment.name):
+                if assignment.name in course.late.due:
+                    submission.extension = course.late.extension(assignment.name, submission.student.id)
+        gb.db.commit()
         for assignment in gb.assignments:
             for submission in gb.assignment_submissions(assignment.name):
                 left = course.late.penalty_for(submission.total_seconds_late, float(submission.score))
@@ -235,15 +206,6 @@ def refresh_penalties(course: Course) -> None:
                     notebook.late_submission_penalty = min(left, float(notebook.score)) or None
                     left -= notebook.late_submission_penalty or 0.0
         gb.db.commit()
-
-
-def scored(submission, policy: LatePolicy) -> tuple[float, float, str]:
-    """(required, optional) points of an nbgrader SubmittedAssignment once its late penalty is
-    taken off, and the `late` column that explains it."""
-    required, extra = split_score(submission)
-    penalty = policy.penalty_for(submission.total_seconds_late, required + extra)
-    required, extra = after_penalty(required, extra, penalty)
-    return round(required, 2), round(extra, 2), late_note(submission, policy, penalty)
 
 
 def _copy_grades(source: Gradebook, target: Gradebook, task: Task, given: Marks) -> None:
@@ -282,7 +244,7 @@ def _write_failure_feedback(course: Course, outcome: Outcome) -> None:
     page = (
         f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{outcome.lab}: feedback</title>"
         f"</head><body><h1>{html.escape(outcome.lab)}: {html.escape(outcome.student)}</h1>"
-        f"<p>Score: {outcome.score:g} / {outcome.max_score:g} ({html.escape(outcome.status)})</p>"
+        f"<p>{html.escape(summary(outcome))}</p>"
         f"<p>{html.escape(outcome.reason)}</p></body></html>\n"
     )
     (folder / "grading_problem.html").write_text(page)

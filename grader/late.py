@@ -232,5 +232,18 @@ def late_note(submission, policy: LatePolicy, penalty: float) -> str:
     days, rest = divmod(math.ceil(seconds / 60), 24 * 60)
     hours, minutes = divmod(rest, 60)
     span = f"{days} d {hours} h" if days else f"{hours} h {minutes} min" if hours else f"{minutes} min"
-    cost = f"-{penalty:g} point{'s' if penalty != 1 else ''}" if penalty else "no penalty"
-    return f"late by {span}{extended}: {cost}"
+    return f"late by {span}{extended}: {_cost(policy, seconds, penalty)}"
+
+
+def _cost(policy: LatePolicy, seconds_late: float, penalty: float) -> str:
+    """The penalty with its rule, and the cap where it applied: '-2 points (1 per started day
+    late, 2 days)', '-3 points (1 per started day late, 7 days, at most the score)'."""
+    if policy.penalty == "none":
+        return "no penalty (late work is only marked)"
+    points = f"-{penalty:g} point{'s' if penalty != 1 else ''}"
+    if policy.penalty == "zero":
+        return f"{points} (late work scores 0)"
+    days = math.ceil(seconds_late / DAY_S)
+    capped = ", at most the score" if penalty < days * policy.points_per_day else ""
+    return (f"{points} ({policy.points_per_day:g} per started day late, {days} "
+            f"day{'s' if days != 1 else ''}{capped})")

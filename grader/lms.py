@@ -55,7 +55,7 @@ from pathlib import Path
 from .collect import MIB, STUDENT_ID, _extract, _zip_entry_problem, case_twin, entry_name, hidden_part, shown
 from .course import GRADING_DEFAULTS
 from .late import TRUSTED_TIMES, as_utc, record_trusted_time
-from .report import Outcome
+from .report import PROVISIONAL, Outcome
 from .text import read_rows, write_rows
 
 LMSES = ("canvas", "moodle")
@@ -273,9 +273,11 @@ def intake(archive: Path, roster: list[RosterEntry], lms: str, lab: str, noteboo
 
 
 def export_gradebook(outcomes: list[Outcome], roster: list[RosterEntry], lms: str,
-                     path: Path) -> None:
+                     path: Path, include_provisional: bool = True) -> None:
     """Write the LMS's gradebook import CSV (module docstring) of ``outcomes`` (one per
-    student x lab) for every roster student; a student graded but not on the roster is an error."""
+    student x lab) for every roster student; a student graded but not on the roster is an error.
+    Without ``include_provisional``, a score that may still go up (written answers or a review
+    still open) is left empty, as if not graded yet."""
     if lms not in FORMATS:
         raise ValueError(f"format must be one of {', '.join(FORMATS)}, not '{lms}'")
     enrolled = {entry.student for entry in roster}
@@ -292,9 +294,12 @@ def export_gradebook(outcomes: list[Outcome], roster: list[RosterEntry], lms: st
     extras = [lab for lab in labs if any(o.extra_max for o in outcomes if o.lab == lab)]
     header, identity = _identity(lms)
 
+    def sent(o: Outcome | None) -> Outcome | None:
+        return o if o is None or include_provisional or o.status not in PROVISIONAL else None
+
     def row(entry: RosterEntry) -> list:
-        marks = [scores.get((entry.student, lab)) for lab in labs]
-        bonus = [scores.get((entry.student, lab)) for lab in extras]
+        marks = [sent(scores.get((entry.student, lab))) for lab in labs]
+        bonus = [sent(scores.get((entry.student, lab))) for lab in extras]
         return (identity(entry) + ["" if o is None else o.score for o in marks]
                 + ["" if o is None else o.extra for o in bonus])
 
@@ -317,25 +322,6 @@ def _identity(lms: str):
     if lms == "moodle":
         return ["Email address"], lambda e: [need(e, "email")]
     return ["student"], lambda e: [e.student]
-
-
-def export_per_question(db_url: str, course_id: str, path: Path) -> int:
-    """Write one row per student x graded cell from nbgrader's gradebook at ``db_url``: student,
-    lab, notebook, grade_id, score, max_score (score includes manual grades and extra credit, as
-    nbgrader counts it). Returns the number of rows."""
-    from .autograde import open_gradebook
-
-    if db_url.startswith("sqlite:///") and not Path(db_url[len("sqlite:///"):]).is_file():
-        raise FileNotFoundError(f"no gradebook at {db_url[len('sqlite:///'):]}: grade the labs first")
-    rows = []
-    with open_gradebook(db_url, course_id) as gb:
-        for assignment in sorted(gb.assignments, key=lambda a: a.name):
-            for submission in gb.assignment_submissions(assignment.name):
-                rows += [(submission.student.id, assignment.name, notebook.name, grade.name,
-                          float(grade.score), float(grade.max_score))
-                         for notebook in submission.notebooks for grade in notebook.grades]
-    write_rows(path, ["student", "lab", "notebook", "grade_id", "score", "max_score"], sorted(rows))
-    return len(rows)
 
 
 def looks_like_download(archive: Path) -> str | None:

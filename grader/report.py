@@ -26,6 +26,7 @@ from .text import read_rows, write_rows
 
 MAX_REASONS = 4
 WAITING = "; written answers wait for manual grading"
+PROVISIONAL = ("needs manual grading", "needs review")  # statuses whose score may still go up
 
 
 @dataclass(frozen=True)
@@ -157,6 +158,14 @@ def diagnose(student, lab, returncode, log, notebooks, score, max_score, manual_
     return Outcome(student, lab, round(score, 2), max_score, status, reason)
 
 
+def summary(o: Outcome) -> str:
+    """The outcome's total as every view says it: 'Score: 7 / 8 required points, +1 / 2 extra
+    credit; late by 1 d 3 h: -2 points (...)'."""
+    extra = f", +{o.extra:g} / {o.extra_max:g} extra credit" if o.extra_max else ""
+    late = f"; {o.late}" if o.late else ""
+    return f"Score: {o.score:g} / {o.max_score:g} required points{extra} ({o.status}){late}"
+
+
 CSV_HEADER = ["student", "lab", "score", "max", "extra", "extra_max", "status", "late", "reason",
               "review"]
 
@@ -164,14 +173,6 @@ CSV_HEADER = ["student", "lab", "score", "max", "extra", "extra_max", "status", 
 def is_optional(grade_id: str) -> bool:
     """Optional (extra-credit) graded cells are named `optional...` in the source notebooks."""
     return grade_id.startswith("optional")
-
-
-def merged(previous: list[Outcome], graded: list[Outcome]) -> list[Outcome]:
-    """The rows of ``previous`` that this run did not grade (other labs, other students), with
-    this run's rows: grading one lab or one student never drops another's row."""
-    done = {(o.student, o.lab) for o in graded}
-    kept = [o for o in previous if (o.student, o.lab) not in done]
-    return sorted(kept + graded, key=lambda o: (o.lab, o.student))
 
 
 def write_csv(outcomes: list[Outcome], path: Path) -> None:

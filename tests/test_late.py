@@ -143,11 +143,14 @@ def test_late_work_loses_points_per_day_and_the_csv_says_why(late_course):
     rows = {o.student: o for o in read_csv(course / "course_work" / "grades.csv")}
     assert {s: (o.score, o.late) for s, o in rows.items()} == {
         "ontime": (3.0, "on time"),
-        "late": (1.0, "late by 1 d 9 h: -2 points"),  # 33 h 1 min after 23:59 Zurich: two days
-        "verylate": (0.0, "late by 6 d 14 h: -3 points"),  # seven days, at most the score
+        # 33 h 1 min after 23:59 Zurich: two days
+        "late": (1.0, "late by 1 d 9 h: -2 points (1 per started day late, 2 days)"),
+        "verylate": (0.0, "late by 6 d 14 h: -3 points (1 per started day late, 7 days, "
+                                "at most the score)"),  # seven days, at most the score
         "extended": (3.0, "on time (extension)"),
         "untimed": (3.0, "no submission time: counted as on time"),
-        "forged": (1.0, "late by 1 d 9 h: -2 points"),  # its own timestamp.txt says on time
+        # its own timestamp.txt says on time
+        "forged": (1.0, "late by 1 d 9 h: -2 points (1 per started day late, 2 days)"),
     }
     assert rows["forged"].reason == ("timestamp.txt in the submission ignored: times come from "
                                      "intake or collect; written answers wait for manual grading")
@@ -201,7 +204,8 @@ def test_points_given_later_are_penalised_too_in_the_csv_and_the_feedback(late_c
         subprocess.run([sys.executable, "-m", "grader", "--course", str(course), command],
                        check=True, capture_output=True, timeout=600)
     rows = {o.student: o for o in read_csv(course / "course_work" / "grades.csv")}
-    assert (rows["verylate"].score, rows["verylate"].late) == (0.0, "late by 6 d 14 h: -4 points")
+    assert (rows["verylate"].score, rows["verylate"].late) == (
+        0.0, "late by 6 d 14 h: -4 points (1 per started day late, 7 days, at most the score)")
     assert (rows["ontime"].score, rows["ontime"].late) == (4.0, "on time")
     page = (course / "course_work" / "feedback" / "verylate" / LAB00 / "getting_started.html").read_text()
-    assert "Late submission penalty (Score: -4.0)" in page
+    assert "Late submission penalty (Score: -4.0)" in page and rows["verylate"].late in page

@@ -11,8 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.autograde import open_gradebook
-from grader.lms import export_gradebook, export_per_question, intake, read_roster
+from grader.lms import export_gradebook, intake, read_roster
 from grader.report import Outcome
 
 ROSTER = """student,name,canvas_id,sis_id,moodle_id,email
@@ -186,32 +185,6 @@ def test_export_gradebook_refuses_students_missing_from_the_roster(tmp_path, ros
     outcomes = [*OUTCOMES, Outcome("eve", "lab01", 1, 10, "graded", "")]
     with pytest.raises(ValueError, match="not on the roster: eve"):
         export_gradebook(outcomes, roster, "canvas", tmp_path / "grades.csv")
-
-
-@pytest.mark.filterwarnings("ignore::sqlalchemy.exc.SAWarning")  # nbgrader's own models
-def test_export_per_question_lists_every_grade_cell(tmp_path):
-    db = f"sqlite:///{tmp_path / 'gradebook.db'}"
-    with open_gradebook(db, "course") as gb:
-        gb.add_assignment("lab01")
-        gb.add_notebook("lab01", "lab01")
-        for name, points in (("softmax", 2), ("optional_bonus", 1)):
-            gb.add_grade_cell(name, "lab01", "lab01", max_score=points, cell_type="code")
-        for student, score in (("ada", 2), ("alan", 0.5), ('=HYPERLINK("http://x","y")', 1)):
-            gb.add_student(student)
-            gb.add_submission("lab01", student)
-            gb.find_grade("softmax", "lab01", "lab01", student).auto_score = score
-        gb.db.commit()
-    assert export_per_question(db, "course", tmp_path / "questions.csv") == 6
-    formula = "'=HYPERLINK(\"http://x\",\"y\")"  # a student id a spreadsheet would run, neutralised
-    assert rows(tmp_path / "questions.csv") == [
-        ["student", "lab", "notebook", "grade_id", "score", "max_score"],
-        [formula, "lab01", "lab01", "optional_bonus", "0.0", "1.0"],
-        [formula, "lab01", "lab01", "softmax", "1.0", "2.0"],
-        ["ada", "lab01", "lab01", "optional_bonus", "0.0", "1.0"],
-        ["ada", "lab01", "lab01", "softmax", "2.0", "2.0"],
-        ["alan", "lab01", "lab01", "optional_bonus", "0.0", "1.0"],
-        ["alan", "lab01", "lab01", "softmax", "0.5", "2.0"],
-    ]
 
 
 def test_intake_command_fills_the_submissions_folder_that_grade_reads(tmp_path):

@@ -322,17 +322,6 @@ def test_every_attachment_a_markdown_cell_names_exists_after_the_rebuild():
     HTMLExporter().from_notebook_node(nb)  # renders, no InvalidNotebook
 
 
-def test_grading_one_lab_keeps_every_other_row():
-    from grader.report import Outcome, merged
-
-    before = [Outcome("ann", "lab_a", 3, 4, "graded", ""), Outcome("bob", "lab_a", 0, 4, "invalid", "x"),
-              Outcome("ann", "lab_b", 1, 2, "needs review", "", "flagged")]
-    after = merged(before, [Outcome("ann", "lab_a", 4, 4, "graded", "")])
-    assert [(o.student, o.lab, o.score) for o in after] == [("ann", "lab_a", 4), ("bob", "lab_a", 0),
-                                                           ("ann", "lab_b", 1)]
-    assert after[2].review == "flagged"
-
-
 def test_without_autograd_keeps_torch_out_of_reach_then_puts_it_back():
     from rnnlab.probing import without_autograd
 

@@ -8,7 +8,6 @@ results into the course (grader/autograde.py).
 from __future__ import annotations
 
 import dataclasses
-import os
 import shutil
 import tempfile
 import time
@@ -21,6 +20,7 @@ from nbgrader.api import Gradebook, MissingEntry
 
 from .. import nbgrader_run, sandbox
 from ..course import Course
+from ..gradebook import open_gradebook
 from ..integrity import review, withheld
 from ..late import nbgrader_config
 from ..pipeline.rebuild import rebuild
@@ -56,15 +56,6 @@ Finished = tuple[Path, list[Graded]]  # a course copy holding the results, and t
 
 def gradebook_url(work_dir: Path) -> str:
     return f"sqlite:///{work_dir / 'gradebook.db'}"
-
-
-def open_gradebook(db_url: str, course_id: str) -> Gradebook:
-    """nbgrader's gradebook at ``db_url`` (it checks its schema with `alembic` from PATH); a new
-    SQLite one, course_work/ included, on a course that has none yet."""
-    os.environ.update(nbgrader_run.with_venv_path(os.environ))
-    if db_url.startswith("sqlite:///"):
-        Path(db_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    return Gradebook(db_url, course_id)
 
 
 def quiet_add(gb: Gradebook):

@@ -1,4 +1,6 @@
-"""The instructor's commands: python -m grader {release,grade,feedback,export,check-outputs}.
+"""The instructor's commands: .venv/bin/grader COMMAND, from the course root, after `make setup`.
+
+`python -m grader` with the course's Python is the same; docs/instructors.md has every command.
 
   release        stamp solutions/ from course.toml, regenerate labs/ with nbgrader
   publish DEST   write a students' edition (--edition class|self-study) into DEST
@@ -49,7 +51,9 @@ from .lms import (
     looks_like_download,
     read_roster,
 )
+from .progress import ProgressLine
 from .publish import publish
+from .reachable import check_gradebook, check_scheduler
 from .release import release
 from .report import PROVISIONAL, Outcome, summary
 from .similarity import similarity_report
@@ -57,7 +61,7 @@ from .text import terminal_safe
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m grader", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog=".venv/bin/grader", description=__doc__.splitlines()[0])
     parser.add_argument("--course", default=".", help="course root (folder with course.toml)")
     sub = parser.add_subparsers(dest="command", required=True)
     rel = sub.add_parser("release", help="stamp solutions/ and regenerate labs/")
@@ -122,7 +126,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
 
 def cmd_release(course, args) -> int:
     started = time.perf_counter()
-    labs = release(course, args.lab)
+    labs = args.lab or course.labs()
+    labs = release(course, labs, ProgressLine("released", len(labs), "lab"))
     print(f"released {len(labs)} lab(s) to labs/ in {time.perf_counter() - started:.1f} s")
     return 0
 
@@ -191,8 +196,8 @@ def refuse_lms_download(source: Path) -> None:
         lms = looks_like_download(source)
         if lms:
             raise ValueError(f"{source} is a {lms} submissions download: take it in first with "
-                             f"`python -m grader intake {source} --lms {lms} --lab LAB`, then run "
-                             "`python -m grader grade`")
+                             f"`.venv/bin/grader intake {source} --lms {lms} --lab LAB`, then run "
+                             "`.venv/bin/grader grade`")
 
 
 def print_table(outcomes: list[Outcome]) -> None:
@@ -298,7 +303,7 @@ def cmd_intake(course, args) -> int:
         print(f"no file from: {', '.join(report.missing)}", file=sys.stderr)
     print(f"{len(report.mapped)} notebook(s) of {args.lab} in {dest}; {len(report.unmapped)} not "
           f"taken, {len(report.ambiguous)} ambiguous, {len(report.missing)} missing. Resolve those "
-          "by hand, then `python -m grader grade`")
+          "by hand, then `.venv/bin/grader grade`")
     return 0
 
 
@@ -314,7 +319,7 @@ def cmd_answers(course, args) -> int:
         return 0
     count = import_scores(course, args.files)
     gradebook.write_views(course)
-    print(f"imported {count} answer(s); grades.csv written again; run `python -m grader feedback` "
+    print(f"imported {count} answer(s); grades.csv written again; run `.venv/bin/grader feedback` "
           "for the feedback pages")
     return 0
 
@@ -343,10 +348,17 @@ COMMANDS = {"release": cmd_release, "publish": cmd_publish, "grade": cmd_grade, 
             "similarity": cmd_similarity, "check-outputs": cmd_check_outputs, "accept": cmd_accept}
 
 
+USE_GRADEBOOK = {"release", "publish", "grade", "feedback", "export", "formgrade", "answers", "accept"}
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse(sys.argv[1:] if argv is None else argv)
     try:
         course = load_course(args.course)
+        if course.db_url.startswith("postgresql") and args.command in USE_GRADEBOOK:
+            check_gradebook(course.db_url)
+        if args.command == "grade" and (args.scheduler or course.scheduler):
+            check_scheduler(args.scheduler or course.scheduler)
         return COMMANDS[args.command](course, args)
     except (FileNotFoundError, ValueError, RuntimeError) as error:
         print(f"error: {error}", file=sys.stderr)

@@ -1,12 +1,13 @@
 """Autograde collected submissions in parallel, each kernel sandboxed, and merge the results.
 
 nbgrader keeps grades in one SQLite gradebook, which is not safe for concurrent writers. So each
-of the N workers gets its own course copy (a copy of the course's gradebook with the labs in it,
-the labs' source notebooks, its share of the submissions) and grades its students one at a time,
-each in a child `nbgrader autograde` process with a wall-clock limit. When all workers are done,
-the main process alone merges their grades into the course gradebook and copies the autograded
-notebooks and feedback back. One student's crash, time-out or hostile code only ever affects that
-student's own row.
+worker gets its own course copy (a copy of the course's gradebook with the labs in it, the labs'
+source notebooks, its share of the submissions) and grades its students one at a time, each in a
+child `nbgrader autograde` process with a wall-clock limit (grader/executors/worker.py). The
+workers run as threads on this machine (executors/local.py, `--jobs N`) or on a Dask cluster
+(executors/dask.py, `--scheduler`). When all workers are done, the main process alone merges their
+grades into the course gradebook and copies the autograded notebooks and feedback back. One
+student's crash, time-out or hostile code only ever affects that student's own row.
 """
 
 from __future__ import annotations
@@ -15,18 +16,24 @@ import dataclasses
 import html
 import os
 import shutil
-import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
 from nbgrader.api import Gradebook, MissingEntry
 
-from . import nbgrader_run, sandbox
 from .collect import STUDENT_ID, Collected
 from .course import SHARD_SIZE, Course
+from .executors import local
+from .executors.worker import (
+    Graded,
+    Task,
+    ensure_assignments,
+    gradebook_url,
+    quiet_add,
+    set_due_dates,
+)
 from .feedback import sanitise_folder
 from .gradebook import (
     SCORED,
@@ -34,184 +41,12 @@ from .gradebook import (
     is_extra_credit_test,
     max_score,
     open_gradebook,
-    register_extra_credit,
     scored,
     waiting,
 )
-from .integrity import judged, review, withheld
-from .late import nbgrader_config
-from .pipeline.rebuild import rebuild
+from .integrity import judged
+from .progress import ProgressLine
 from .report import Outcome, compare_with_release, diagnose, summary
-
-GRACE_S = 60  # extra wall time for nbgrader itself on top of the notebook limit
-
-
-@dataclass(frozen=True)
-class Task:
-    student: str
-    lab: str
-
-
-@dataclass
-class Graded:
-    """What one child `nbgrader autograde` run left behind, and what the rebuild on the release
-    put back or dropped (grader/pipeline/rebuild.py)."""
-
-    task: Task
-    returncode: int
-    log: str
-    seconds: float
-    notes: list[str] = dataclasses.field(default_factory=list)
-    review: str = ""  # why a person should look; its test cells are withheld (grader/integrity.py)
-
-
-def gradebook_url(work_dir: Path) -> str:
-    return f"sqlite:///{work_dir / 'gradebook.db'}"
-
-
-def ensure_assignments(course: Course, labs: list[str], root: Path | None = None,
-                       work: Path | None = None, db_url: str = "") -> None:
-    """Make sure a gradebook knows each lab's graded cells (nbgrader needs them): the course's,
-    or the one of a course copy (``root`` with solutions/, ``work``, ``db_url``)."""
-    root, work, db_url = root or course.root, work or course.work_dir, db_url or course.gradebook_url
-    work.mkdir(exist_ok=True)
-    with open_gradebook(db_url, course.course_id) as gb:
-        missing = []
-        for lab in labs:
-            try:
-                if not gb.find_assignment(lab).notebooks:
-                    missing.append(lab)
-            except MissingEntry:
-                missing.append(lab)
-    scratch = work / ".release"
-    config = nbgrader_run.course_config(root, work, course.course_id, release_dir=str(scratch),
-                                        db_url=db_url)
-    for lab in missing:
-        done = nbgrader_run.run(config, ["generate_assignment", lab, "--force"], cwd=root)
-        if done.returncode != 0:
-            raise RuntimeError(f"nbgrader could not register {lab}:\n{done.stderr}")
-    shutil.rmtree(scratch, ignore_errors=True)
-    for lab in labs:
-        register_extra_credit(db_url, course.course_id, lab)
-
-
-def set_due_dates(course: Course, labs: list[str], db_url: str) -> None:
-    """Write course.toml's due dates of ``labs`` into a gradebook (None: no due date)."""
-    with open_gradebook(db_url, course.course_id) as gb:
-        for lab in labs:
-            gb.find_assignment(lab).duedate = course.late.due.get(lab)
-        gb.db.commit()
-
-
-def prepare_submissions(db_url: str, course: Course, tasks: list[Task]) -> None:
-    """In a worker's gradebook, give each student of ``tasks`` their course.toml extension (or
-    none) and forget the time of an earlier submission: nbgrader reads this one's from its
-    timestamp.txt, and one without a timestamp.txt has no time."""
-    with open_gradebook(db_url, course.course_id) as gb:
-        for task in tasks:
-            gb.update_or_create_student(task.student)
-            gb.update_or_create_submission(task.lab, task.student, timestamp=None,
-                                           extension=course.late.extension(task.lab, task.student))
-
-
-def _worker(
-    index: int, course: Course, tasks: list[Task], labs: list[str]
-) -> tuple[Path, list[Graded]]:
-    """Grade ``tasks`` one after the other in a private course copy; returns (copy, results)."""
-    copy = Path(tempfile.mkdtemp(prefix=f"worker{index}-", dir=course.work_dir / ".workers"))
-    runtime_root = tempfile.mkdtemp(prefix=f"rk{index}")  # short: IPC socket paths are limited
-    work = copy / "work"
-    work.mkdir()
-    for lab in labs:
-        shutil.copytree(course.source_dir / lab, copy / "solutions" / lab)
-    private_gradebook(course, copy, labs)
-    prepare_submissions(gradebook_url(work), course, tasks)
-    rebuilt = {task: _copy_rebuilt(course, copy, task) for task in tasks}
-    uid = sandbox.sandbox_uid(index)
-    policy = sandbox.default_policy(course.grading, uid)
-    config = nbgrader_run.course_config(
-        copy, work, course.course_id, release_dir="release", grading=course.grading,
-        policy=policy, runtime_root=runtime_root, show_hidden_tests=course.show_hidden_tests,
-        late_penalty=nbgrader_config(course.late),
-    )
-    limit = course.grading["notebook_timeout_s"] + GRACE_S
-    results = []
-    try:
-        for task in tasks:
-            started = time.monotonic()
-            args = ["autograde", task.lab, "--student", task.student, "--force"]
-            done = nbgrader_run.run(config, args, timeout=limit, cwd=copy)
-            seconds = time.monotonic() - started
-            flagged = _judged_extras_and_review(course, copy, task) if done.returncode == 0 else ""
-            results.append(Graded(task, done.returncode, done.stdout + done.stderr, seconds,
-                                  rebuilt[task], flagged))
-        for lab in sorted({task.lab for task in tasks}):
-            nbgrader_run.run(config, ["generate_feedback", lab, "--force"], cwd=copy,
-                             timeout=course.grading["feedback_timeout_s"])
-    finally:
-        shutil.rmtree(runtime_root, ignore_errors=True)
-    return copy, results
-
-
-def _copy_rebuilt(course: Course, copy: Path, task: Task) -> list[str]:
-    """Copy one submission into a worker's course copy, each notebook rebuilt on its released
-    notebook (grader/pipeline/rebuild.py); returns what the rebuild put back or dropped."""
-    target = copy / "work" / "submitted" / task.student / task.lab
-    shutil.copytree(course.work_dir / "submitted" / task.student / task.lab, target)
-    notes = []
-    for released in sorted((course.release_dir / task.lab).glob("*.ipynb")):
-        mine = target / released.name
-        if mine.is_file():
-            nb, said = rebuild(nbformat.read(mine, as_version=4),
-                               nbformat.read(released, as_version=4),
-                               course.grading["output_kb_per_cell"] * 1024)
-            nbformat.write(nb, mine)
-            notes += said
-    return notes
-
-
-def _judged_extras_and_review(course: Course, copy: Path, task: Task) -> str:
-    """What a worker graded, finished: each optional test cell gets its points as extra credit
-    when its judge passed (grader/gradebook.py); a notebook whose code reaches for the machinery
-    (grader/integrity.py) has its test cells from the first flagged one on at 0, extra credit
-    included, waiting for a person. Returns the review note."""
-    notes = []
-    extra = extra_credit_cells(course, task.lab)
-    folder = copy / "work" / "autograded" / task.student / task.lab
-    with open_gradebook(gradebook_url(copy / "work"), course.course_id) as gb:
-        for path in sorted(folder.glob("*.ipynb")):
-            nb = nbformat.read(path, as_version=4)
-            for cell_id, passed in judged(nb).items():
-                if (path.stem, cell_id) in extra:
-                    grade = gb.find_grade(cell_id, path.stem, task.lab, task.student)
-                    grade.extra_credit = extra[(path.stem, cell_id)] if passed else 0.0
-            found = review(nb, nbformat.read(copy / "solutions" / task.lab / path.name, as_version=4))
-            if not found.note:
-                continue
-            notes.append(found.note)
-            for cell_id in withheld(nb, found.first):
-                grade = gb.find_grade(cell_id, path.stem, task.lab, task.student)
-                grade.auto_score, grade.needs_manual_grade = 0.0, True
-                grade.extra_credit = 0.0 if (path.stem, cell_id) in extra else None
-        gb.db.commit()
-    return "; ".join(notes)
-
-
-def private_gradebook(course: Course, copy: Path, labs: list[str]) -> None:
-    """The SQLite gradebook of a course copy, holding ``labs``: a copy of the course's own when it
-    is SQLite, else built from the copy's solutions/ (as nbgrader does on release)."""
-    work = copy / "work"
-    if course.gradebook_url.startswith("sqlite:///"):
-        shutil.copyfile(course.gradebook_url[len("sqlite:///"):], work / "gradebook.db")
-    else:
-        ensure_assignments(course, labs, copy, work, gradebook_url(work))
-        set_due_dates(course, labs, gradebook_url(work))
-
-
-def split(tasks: list[Task], jobs: int) -> list[list[Task]]:
-    """Deal tasks round-robin over at most ``jobs`` workers (none of them empty)."""
-    jobs = max(1, min(jobs, len(tasks)))
-    return [tasks[i::jobs] for i in range(jobs)]
 
 
 def autograde(
@@ -219,7 +54,7 @@ def autograde(
     shard_size: int = SHARD_SIZE,
 ) -> list[Outcome]:
     """Grade every collected submission with ``jobs`` local workers, or on the Dask cluster at
-    ``scheduler`` in shards of ``shard_size`` students (grader/cluster.py); one Outcome per
+    ``scheduler`` in shards of ``shard_size`` students (grader/executors/); one Outcome per
     submission."""
     tasks = [Task(student, lab) for student, lab in collected.submissions]
     labs = sorted({task.lab for task in tasks})
@@ -238,15 +73,13 @@ def autograde(
     if not tasks:
         return outcomes
     (course.work_dir / ".workers").mkdir(exist_ok=True)
+    progress = ProgressLine("graded", len(tasks), "submission")
     if scheduler:
-        from .cluster import grade_on_cluster  # Dask: the optional `scale` extra
+        from .executors import dask  # the optional `scale` extra
 
-        finished = grade_on_cluster(course, tasks, scheduler, shard_size)
+        finished = dask.grade(course, tasks, labs, progress, scheduler, shard_size)
     else:
-        with ThreadPoolExecutor(max_workers=jobs) as pool:
-            futures = [pool.submit(_worker, i, course, share, labs)
-                       for i, share in enumerate(split(tasks, jobs))]
-            finished = [future.result() for future in futures]
+        finished = local.grade(course, tasks, labs, progress, jobs)
     merging = time.monotonic()
     try:
         for copy, results in finished:
@@ -400,8 +233,9 @@ def _copy_grades(source: Gradebook, target: Gradebook, task: Task, given: Marks)
         student.id, first_name=student.first_name, last_name=student.last_name,
         email=student.email, lms_user_id=student.lms_user_id,
     )
-    target.add_submission(task.lab, task.student, timestamp=submission.timestamp,
-                          extension=submission.extension)
+    with quiet_add(target):
+        target.add_submission(task.lab, task.student, timestamp=submission.timestamp,
+                              extension=submission.extension)
     for notebook in submission.notebooks:
         for grade in notebook.grades:
             copy = target.find_grade(grade.name, notebook.name, task.lab, task.student)

@@ -39,7 +39,7 @@ GRADING_DEFAULTS = {
 
 
 EDITIONS = ("class", "self-study")
-SHARD_SIZE = 10  # students per Dask task (grader/cluster.py); each task pays a gradebook and a feedback pass
+SHARD_SIZE = 10  # students per Dask task (grader/executors/dask.py); each pays a gradebook, a feedback pass
 
 
 @dataclass(frozen=True)

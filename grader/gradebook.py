@@ -18,7 +18,6 @@ in once.
 from __future__ import annotations
 
 import os
-import warnings
 from pathlib import Path
 
 import nbformat
@@ -45,11 +44,13 @@ OUTCOMES = Table(
 
 
 def open_gradebook(db_url: str, course_id: str) -> Gradebook:
-    """nbgrader's gradebook at ``db_url`` (it checks its schema with `alembic` from PATH)."""
+    """nbgrader's gradebook at ``db_url`` (it checks its schema with `alembic` from PATH); a new
+    SQLite one, course_work/ included, on a course that has none yet. Adding a submission to it
+    without SQLAlchemy warnings: grader/executors/worker.py, quiet_add."""
     os.environ.update(nbgrader_run.with_venv_path(os.environ))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # SQLAlchemy's SAWarnings from nbgrader's own models
-        return Gradebook(db_url, course_id)
+    if db_url.startswith("sqlite:///"):
+        Path(db_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    return Gradebook(db_url, course_id)
 
 
 def _outcome_table(gb: Gradebook, grades_csv: Path) -> Table:

@@ -27,6 +27,7 @@ from pathlib import Path
 import nbformat
 
 from .course import EDITIONS, RELEASE, SOURCE, Course, load_course
+from .progress import ProgressLine
 from .release import release
 from .stamp import stamp_notebook
 
@@ -137,7 +138,9 @@ def _compare_with_fresh_release(course: Course) -> list[str]:
         copy.mkdir()
         shutil.copyfile(course.root / "course.toml", copy / "course.toml")
         shutil.copytree(course.source_dir, copy / SOURCE, ignore=IGNORED)
-        release(load_course(copy))
+        fresh_course = load_course(copy)
+        labs = fresh_course.labs()
+        release(fresh_course, labs, ProgressLine("compared with a fresh release:", len(labs), "lab"))
         fresh = _notebooks(copy / RELEASE)
         committed = _notebooks(course.release_dir)
     return sorted(name for name in fresh.keys() | committed.keys()
@@ -191,7 +194,7 @@ def student_pyproject(text: str) -> str:
     """The course's pyproject.toml for students: the helper package and the lab and keras extras."""
     sections = re.split(r"\n(?=\[)", text)
     kept = [section for section in sections
-            if not section.startswith(("[tool.ruff", "[tool.pytest"))]
+            if not section.startswith(("[tool.ruff", "[tool.pytest", "[project.scripts]"))]
     lines = [line for line in "\n".join(kept).splitlines()
              if not re.match(r"(grader|scale|dev) = \[", line)]
     published = "\n".join(lines).rstrip("\n") + "\n"

@@ -8,6 +8,7 @@ no longer exist in solutions/ are removed.
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 
 from . import nbgrader_run
 from .course import Course
@@ -19,8 +20,10 @@ class ReleaseError(RuntimeError):
     """nbgrader could not generate a lab; the message carries its log."""
 
 
-def release(course: Course, labs: list[str] | None = None) -> list[str]:
-    """Stamp and release ``labs`` (default: all); returns the released lab names."""
+def release(course: Course, labs: list[str] | None = None,
+            progress: Callable[[list[str]], None] = lambda done: None) -> list[str]:
+    """Stamp and release ``labs`` (default: all), telling ``progress`` of each lab released;
+    returns the released lab names."""
     known = course.labs()
     labs = labs or known
     unknown = sorted(set(labs) - set(known))
@@ -40,6 +43,7 @@ def release(course: Course, labs: list[str] | None = None) -> list[str]:
             raise ReleaseError(f"nbgrader could not release {lab}:\n{done.stdout}{done.stderr}")
         register_extra_credit(course.gradebook_url, course.course_id, lab)
         _drop_checkpoints(course, lab)
+        progress([lab])
     return labs
 
 

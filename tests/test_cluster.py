@@ -1,4 +1,4 @@
-"""The Dask shard (grader/cluster.py) without a cluster: what a shard carries, and a worker that
+"""The Dask shard (grader/executors/dask.py) without a cluster: what a shard carries, and a worker that
 cannot sandbox as well as the coordinator refusing it. The real scheduler and workers, a worker
 killed mid-shard included, are in tests/test_grader_cycle.py."""
 
@@ -9,9 +9,9 @@ import shutil
 import pytest
 from test_grader_cycle import LAB00, REPO
 
-from grader.autograde import Task
-from grader.cluster import Shard, grade_shard, make_shard
 from grader.course import load_course
+from grader.executors.dask import Shard, grade_shard, make_shard
+from grader.executors.worker import Task
 
 
 @pytest.fixture

@@ -514,6 +514,20 @@ def test_workers_are_cleaned_up(lab00):
     assert not list((lab00["course"] / "course_work" / ".workers").iterdir())
 
 
+def test_stderr_holds_progress_lines_and_no_sqlalchemy_warning(lab00):
+    """Not a terminal: one progress line per submission graded, counting up to all of them with
+    an ETA; and nbgrader's gradebook gives SQLAlchemy nothing to warn about."""
+    stderr = lab00["done"].stderr
+    assert "SAWarning" not in stderr and "\r" not in stderr
+    counts = [(int(done), int(total)) for done, total in
+              re.findall(r"^graded (\d+)/(\d+) submissions \(.*\), \d+:\d\d elapsed, ETA \d+:\d\d$",
+                         stderr, re.MULTILINE)]
+    total = counts[-1][1]
+    assert counts == [(k, total) for k in range(1, total + 1)]
+    rows = read_csv(lab00["course"] / "course_work" / "grades.csv")
+    assert total == len([o for o in rows if o.status != "invalid"])  # what collect refused aside
+
+
 def test_notebook_time_limit_stops_a_slow_notebook(tmp_path):
     """A cell that would run for ever, a per-cell limit longer than the notebook's: the notebook
     limit stops it, the row says 'timeout', and the grader moves on."""
@@ -779,6 +793,8 @@ def test_dask_workers_grade_as_jobs_does_even_when_one_dies_mid_shard(lab00, tmp
             output = grading.communicate(timeout=1200)[0]
         assert victim, "no worker ever received a shard"
         assert grading.returncode == 0, output[-5000:]
+        counted = re.findall(r"^graded (\d+)/5 submissions \(", output, re.MULTILINE)
+        assert counted == ["1", "2", "3", "4", "5"], "each student counted once, the re-graded too"
     finally:
         for process in processes.values():
             process.kill()

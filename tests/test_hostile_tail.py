@@ -316,8 +316,8 @@ def test_grade_given_an_lms_download_says_to_run_intake(course, tmp_path):
     done = cli(course, "grade", str(archive))
     assert done.returncode == 2 and grades.read_text() == "earlier grades\n"
     assert done.stderr == (f"error: {archive} is a canvas submissions download: take it in first "
-                           f"with `python -m grader intake {archive} --lms canvas --lab LAB`, then "
-                           "run `python -m grader grade`\n")
+                           f"with `.venv/bin/grader intake {archive} --lms canvas --lab LAB`, then "
+                           "run `.venv/bin/grader grade`\n")
 
 
 @pytest.mark.parametrize("names, lms", [

@@ -135,6 +135,7 @@ def test_class_edition_holds_no_solution_and_no_instructor_material(class_editio
         assert f"REPOSITORY = {students.repository!r}" in bootstrap
     project = tomllib.loads((class_edition / "pyproject.toml").read_text())
     assert set(project["project"]["optional-dependencies"]) == {"lab", "keras"}
+    assert "scripts" not in project["project"], "the grader's command, without the grader"
     assert project["tool"]["setuptools"]["packages"]["find"]["include"] == ["rnnlab*"]
     for name in ("environment.yml", "environment-gpu.yml"):
         assert "nh3" not in (class_edition / name).read_text()

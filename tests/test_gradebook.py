@@ -54,6 +54,7 @@ def course(tmp_path):
             gb.add_notebook(lab, lab)
             for name, points, kind in cells:
                 gb.add_grade_cell(name, lab, lab, max_score=points, cell_type=kind)
+                gb.add_source_cell(name, lab, lab, cell_type=kind, locked=kind == "code", source="")
     for lab in LABS:
         gradebook.register_extra_credit(course.gradebook_url, course.course_id, lab)
     return course

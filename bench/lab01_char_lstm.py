@@ -33,9 +33,10 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
+from bench._char_sampler import sample_sentences  # noqa: E402
 from bench._notebook import full_profile_wall_s
 from rnnlab.batching import LengthBucketedBatches, one_hot_pairs  # noqa: E402
-from rnnlab.char_samples import known_words, sample_sentences, valid_word_rate  # noqa: E402
+from rnnlab.char_samples import known_words, valid_word_rate  # noqa: E402
 from rnnlab.datasets import shapes  # noqa: E402
 from rnnlab.runtime import shipped_data_dir  # noqa: E402
 from rnnlab.text import Vocabulary, char_vocabulary  # noqa: E402

@@ -6,8 +6,9 @@ Modules (import what you need, e.g. ``from rnnlab import text``):
   datasets   shapes (embedded captioned scenes), coco (COCO-format captions), corpora (text files),
              download (checksummed downloads of the full datasets),
              shapes_features (PCA image features and encoded captions of the scenes, lab 04)
-  decoding   greedy, temperature and top-k sampling
-  diagrams   explanatory figures: RNN wirings, next-word targets, top-k sampling (lab 02)
+  decoding   drawing a token id from probabilities the lab computed
+  diagrams   explanatory figures: RNN wirings, next-word targets, top-k sampling with the lab's
+             own probabilities (lab 02)
   metrics    BLEU, perplexity, exact caption truth on shapes scenes
   gradcheck  numerical gradients and relative error
   layers_numpy  NumPy affine, temporal affine and temporal softmax layers (lab 04)
@@ -18,7 +19,7 @@ Modules (import what you need, e.g. ``from rnnlab import text``):
   captioning mirrored captions, cached encoder features, caption scores (lab 05)
   inversion  the hidden VGG-16 activations, multi-scale image, SSIM (lab 06)
   batching   shifted one-hot character batches, padded or bucketed by length, for Keras (lab 01)
-  char_samples  parallel sampling from a stateful Keras char model, valid-word rate (lab 01)
+  char_samples  words of sampled sentences and their valid-word rate (lab 01)
   check      `python -m rnnlab.check <lab>`: a lab's full tests on your notebook (self-study edition)
 """
 

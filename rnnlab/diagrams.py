@@ -5,13 +5,11 @@ Each function draws one figure and returns it (the notebook shows it with ``plt.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.patches import FancyBboxPatch
-
-from rnnlab.decoding import softmax
 
 _COLOURS = {"input": "#f4a582", "hidden": "#a6d96a", "output": "#92c5de"}
 
@@ -90,10 +88,13 @@ def next_word_targets(words: Sequence[str]) -> plt.Figure:
     return fig
 
 
-def top_k_sampling(words: Sequence[str], logits, k: int) -> plt.Figure:
-    """Top-k sampling in three panels: softmax over every word, the k best kept, renormalised.
+def top_k_sampling(words: Sequence[str], logits, k: int,
+                   probabilities: Callable[[np.ndarray, int | None], np.ndarray]) -> plt.Figure:
+    """Top-k sampling in three panels: every word's probability, the k best kept, renormalised.
 
     words: (V,) labels; logits: (V,) scores; k: 1 <= k <= V
+    probabilities: the lab's own function, (logits (V,), k) -> (V,) probabilities of the k best
+                   (k=None: of every word); the figure draws what it returns
     """
     words = list(words)
     logits = np.asarray(logits, dtype=np.float64)
@@ -103,9 +104,10 @@ def top_k_sampling(words: Sequence[str], logits, k: int) -> plt.Figure:
     if not 1 <= k <= logits.size:
         raise ValueError(f"k must be between 1 and {logits.size}, got {k}")
     order = np.argsort(logits)[::-1]
-    words, probs = [words[i] for i in order], softmax(logits[order])
+    words = [words[i] for i in order]
+    probs = np.asarray(probabilities(logits.copy(), None), dtype=np.float64)[order]
+    renormalised = np.asarray(probabilities(logits.copy(), k), dtype=np.float64)[order]
     kept = np.arange(probs.size) < k
-    renormalised = np.where(kept, probs, 0.0) / probs[kept].sum()
     grey = np.where(kept, "#4393c3", "#bbbbbb")
     panels = [("1. softmax over every word", probs, "#4393c3"),
               (f"2. keep the k = {k} most likely", probs, grey),

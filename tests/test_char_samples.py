@@ -6,13 +6,8 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from rnnlab.char_samples import (  # noqa: E402
-    known_words,
-    reset_stateful_layers,
-    sample_sentences,
-    valid_word_rate,
-    words,
-)
+from bench._char_sampler import reset_stateful_layers, sample_sentences  # noqa: E402
+from rnnlab.char_samples import known_words, valid_word_rate, words  # noqa: E402
 
 ALPHABET = ["\x02", "\x03", "a", "b"]
 START, END = 0, 1

@@ -2,6 +2,8 @@
 
     .venv/bin/python data/weights/make_char_lstm_weights.py
 
+Run it in the course repository: it samples with bench/_char_sampler.py, which is not published.
+
 Model: one-hot characters -> LSTM(128, return_sequences=True) -> Dense(128, relu) -> Dense(V, softmax),
 exactly the notebook's training model. Trains on length-bucketed batches (rnnlab.batching) until at least
 TARGET_RATE of the words in SAMPLES sampled sentences are words of the training captions, then
@@ -15,16 +17,19 @@ from __future__ import annotations
 import json
 import os
 import platform
+import sys
 import time
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository root, for bench/
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
+from bench._char_sampler import sample_sentences  # noqa: E402
 from rnnlab.batching import LengthBucketedBatches  # noqa: E402
-from rnnlab.char_samples import known_words, sample_sentences, valid_word_rate  # noqa: E402
+from rnnlab.char_samples import known_words, valid_word_rate  # noqa: E402
 from rnnlab.datasets import shapes  # noqa: E402
 from rnnlab.text import char_vocabulary  # noqa: E402
 

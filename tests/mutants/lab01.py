@@ -105,6 +105,21 @@ pretrained_inference = keras.Sequential([
 copy_weights(pretrained_model, pretrained_inference)"""),
 ]
 
+# Answers built only from rnnlab's public functions (the glue is the least that makes them run):
+# rnnlab must hold no part of an exercise, so none of these may score.
+FROM_RNNLAB = [
+    Mutant("q3_sample_caption", "FROM_RNNLAB: one draw of rnnlab.decoding.sample_probabilities after the "
+                                "start symbol, as the sentence",
+           answer="""\
+    from rnnlab.decoding import sample_probabilities
+
+    if reset:
+        inference_model.layers[0].reset_state()
+    probs = inference_model.predict_on_batch(one_hot_char(vocab[START], len(vocab)))[0]
+    return vocab.token(sample_probabilities(probs, rng))"""),
+]
+MUTANTS += FROM_RNNLAB
+
 EQUIVALENTS = [
     Equivalent("q2_top_first", "a sort over (probability, character) pairs, float32 probabilities,"
                                " reset_states()",

@@ -229,6 +229,45 @@ MUTANTS = [
            old="        outputs, hidden = self.lstm(self.embedding(x), hidden)\n",
            new="        self.eval()\n        outputs, hidden = self.lstm(self.embedding(x), hidden)\n"),
 ]
+
+# Answers built only from rnnlab's public functions (the glue is the least that makes them run):
+# rnnlab must hold no part of an exercise, so none of these may score.
+FROM_RNNLAB = [
+    Mutant("top_k_probabilities", "FROM_RNNLAB: the softmax inside rnnlab.layers_numpy.temporal_softmax_loss "
+                                  "(its gradient plus the one-hot target), scores divided by the temperature",
+           answer="""\
+    from rnnlab.layers_numpy import temporal_softmax_loss
+
+    scores = np.asarray(logits, dtype=np.float64)[None, None] / temperature
+    _, dscores = temporal_softmax_loss(scores, np.zeros((1, 1), dtype=int), np.ones((1, 1), dtype=bool))
+    probs = dscores[0, 0].copy()
+    probs[0] += 1.0
+    return probs"""),
+    Mutant("top_k_probabilities", "FROM_RNNLAB: a one-hot of rnnlab.decoding.sample_probabilities's draw "
+                                  "from the scores' exponentials",
+           answer="""\
+    from rnnlab.decoding import sample_probabilities
+
+    z = np.asarray(logits, dtype=np.float64) / temperature
+    probs = np.zeros(z.size)
+    probs[sample_probabilities(np.exp(z - z.max()), np.random.default_rng(0))] = 1.0
+    return probs"""),
+    Mutant("top_k_probabilities", "FROM_RNNLAB: the last panel of rnnlab.diagrams.top_k_sampling, "
+                                  "its probabilities function the scores' exponentials",
+           answer="""\
+    from rnnlab import diagrams
+
+    z = np.asarray(logits, dtype=np.float64) / temperature
+    fig = diagrams.top_k_sampling([str(i) for i in range(z.size)], z, k or z.size,
+                                  lambda scores, kept: np.exp(scores - scores.max()))
+    heights = np.array([bar.get_height() for bar in fig.axes[2].patches])
+    diagrams.plt.close(fig)
+    probs = np.zeros(z.size)
+    probs[np.argsort(z)[::-1]] = heights
+    return probs"""),
+]
+MUTANTS += FROM_RNNLAB
+
 EQUIVALENTS = [
     Equivalent("readTextData", "most_common and a loop over the rows",
                answer="""\

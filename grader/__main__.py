@@ -35,15 +35,20 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from . import gradebook, nbgrader_run, sandbox
-from .answers import export_answers, import_scores
 from .autograde import accept, autograde, refresh_penalties
 from .check_outputs import notebooks_with_outputs
 from .collect import collect, examples_tree
 from .course import EDITIONS, load_course
-from .feedback import sanitise_folder
-from .formgrade import formgrade
-from .late import TRUSTED_TIMES
-from .lms import (
+from .editions.publish import publish
+from .editions.release import release
+from .progress import ProgressLine
+from .reachable import check_gradebook, check_scheduler
+from .report import PROVISIONAL, Outcome, summary
+from .term.answers import export_answers, import_scores
+from .term.feedback import sanitise_folder
+from .term.formgrade import formgrade
+from .term.late import TRUSTED_TIMES
+from .term.lms import (
     FORMATS,
     LMSES,
     export_gradebook,
@@ -51,12 +56,7 @@ from .lms import (
     looks_like_download,
     read_roster,
 )
-from .progress import ProgressLine
-from .publish import publish
-from .reachable import check_gradebook, check_scheduler
-from .release import release
-from .report import PROVISIONAL, Outcome, summary
-from .similarity import similarity_report
+from .term.similarity import similarity_report
 from .text import terminal_safe
 
 

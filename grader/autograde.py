@@ -34,7 +34,6 @@ from .executors.worker import (
     quiet_add,
     set_due_dates,
 )
-from .feedback import sanitise_folder
 from .gradebook import (
     SCORED,
     extra_credit_cells,
@@ -47,6 +46,7 @@ from .gradebook import (
 from .integrity import judged
 from .progress import ProgressLine
 from .report import Outcome, compare_with_release, diagnose, summary
+from .term.feedback import sanitise_folder
 
 
 def autograde(

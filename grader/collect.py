@@ -16,7 +16,7 @@ reason. Three accidents are repaired, with a note: a cell whose grading metadata
 (`"nbgrader": null`), a graded cell duplicated by copy-paste (the copy is ungraded), and a graded
 cell the course's notebook does not have (ungraded). Every problem ends as a row of grades.csv or
 a printed warning; nothing is dropped silently. Submission times come from intake's record
-(grader/late.py); a `timestamp.txt` in the submission is ignored, with a note.
+(grader/term/late.py); a `timestamp.txt` in the submission is ignored, with a note.
 """
 
 from __future__ import annotations
@@ -35,12 +35,12 @@ from pathlib import Path
 import nbformat
 
 from .course import Course
-from .late import TRUSTED_TIMES, read_trusted_times, timestamp_text, trusted_time
+from .term.late import TRUSTED_TIMES, read_trusted_times, timestamp_text, trusted_time
 
 STUDENT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
 NAME_MAX = 255  # bytes in one path component (Linux)
 MIB = 2**20
-TIMESTAMP = "timestamp.txt"  # the submission time, next to the notebook (grader/late.py)
+TIMESTAMP = "timestamp.txt"  # the submission time, next to the notebook (grader/term/late.py)
 
 
 @dataclass(frozen=True)
@@ -233,7 +233,7 @@ def _roster_students(course: Course) -> set[str]:
     """The course ids on the roster (course.toml [lms] roster), or none without a roster."""
     if course.roster is None or not course.roster.is_file():
         return set()
-    from .lms import read_roster  # lms builds on this module
+    from .term.lms import read_roster  # lms builds on this module
 
     return {entry.student for entry in read_roster(course.roster)}
 

@@ -6,7 +6,7 @@ Layout (the course root is the repository root):
   solutions/<lab>/<nb>.ipynb       nbgrader source notebooks
   labs/<lab>/<nb>.ipynb            released student notebooks
   course_work/                     gitignored: submitted/, autograded/, feedback/, gradebook.db
-Due dates and late work: grader/late.py.
+Due dates and late work: grader/term/late.py.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .late import LatePolicy, read_policy
+from .term.late import LatePolicy, read_policy
 
 SOURCE = "solutions"
 RELEASE = "labs"
@@ -64,8 +64,8 @@ class Course:
     lab_extras: dict[str, tuple[str, ...]] = field(default_factory=dict)
     grading: dict[str, int] = field(default_factory=dict)
     show_hidden_tests: bool = False
-    roster: Path | None = None  # [lms] roster: the CSV tying students to LMS ids (grader/lms.py)
-    late: LatePolicy = LatePolicy()  # [late], [due], [extensions] (grader/late.py)
+    roster: Path | None = None  # [lms] roster: the CSV tying students to LMS ids (grader/term/lms.py)
+    late: LatePolicy = LatePolicy()  # [late], [due], [extensions] (grader/term/late.py)
     db_url: str = ""  # [gradebook] db_url: nbgrader's gradebook database ('': SQLite in course_work/)
     scheduler: str = ""  # [cluster] scheduler: a Dask scheduler's address ('': grade on this machine)
     shard_size: int = SHARD_SIZE  # [cluster] shard_size: students per Dask task

@@ -26,8 +26,8 @@ from nbgrader.utils import compute_checksum
 from sqlalchemy import Column, MetaData, String, Table, Text, and_, delete, insert, inspect, select
 
 from . import nbgrader_run
-from .late import LatePolicy, after_penalty, late_note
 from .report import WAITING, Outcome, is_optional, read_csv, write_csv
+from .term.late import LatePolicy, after_penalty, late_note
 from .text import write_rows
 
 SCORED = ("graded", "needs manual grading", "needs review")  # statuses whose score counts

@@ -29,7 +29,7 @@ AUTOGRADE_STEPS = [
 
 FEEDBACK_STEPS = [
     "nbgrader.preprocessors.GetGrades",
-    "grader.feedback.HideHiddenTests",
+    "grader.term.feedback.HideHiddenTests",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
 
@@ -53,7 +53,7 @@ def course_config(
     release_dir: release folder, relative to root
     grading:     course.toml [grading] (timeouts); policy: the sandbox policy for autograde
     show_hidden_tests: whether feedback pages show the hidden tests (course.toml [feedback])
-    late_penalty: nbgrader's late-penalty settings (grader.late.nbgrader_config)
+    late_penalty: nbgrader's late-penalty settings (grader.term.late.nbgrader_config)
     db_url:      the gradebook (default: gradebook.db in work_dir)
     """
     work = work_dir.relative_to(root) if work_dir.is_relative_to(root) else work_dir

@@ -42,7 +42,7 @@ class Outcome:
     review: str = ""
     extra: float = 0.0  # optional (extra-credit) points earned, not counted in score
     extra_max: float = 0.0
-    late: str = ""  # '' (no due date), 'on time', 'late by ...: -N points' (grader/late.py)
+    late: str = ""  # '' (no due date), 'on time', 'late by ...: -N points' (grader/term/late.py)
 
 
 def _cell_problems(nb, cell_timeout: int | None = None, notebook_timeout: int | None = None

@@ -34,7 +34,7 @@ def small_shapes(tmp_path_factory) -> Path:
 def class_edition(tmp_path_factory) -> Path:
     """The class edition (`python -m grader publish DEST`) of this checkout, published once."""
     from grader.course import load_course
-    from grader.publish import publish
+    from grader.editions.publish import publish
 
     return publish(load_course(REPO), tmp_path_factory.mktemp("editions") / "rnn-labs")
 
@@ -43,7 +43,7 @@ def class_edition(tmp_path_factory) -> Path:
 def self_study_edition(tmp_path_factory) -> Path:
     """The self-study edition of this checkout, published once."""
     from grader.course import load_course
-    from grader.publish import publish
+    from grader.editions.publish import publish
 
     dest = tmp_path_factory.mktemp("editions") / "rnn-labs-self-study"
     return publish(load_course(REPO), dest, "self-study")

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.stamp import bootstrap_source
+from grader.editions.stamp import bootstrap_source
 
 REPO = Path(__file__).resolve().parents[1]
 FAKE_COLAB = "import sys, types\nsys.modules['google.colab'] = types.ModuleType('google.colab')\n"

@@ -1,4 +1,4 @@
-"""Formgrader on a hostile submission, in real headless Chromium (grader/formgrader_guard.py).
+"""Formgrader on a hostile submission, in real headless Chromium (grader/term/formgrader_guard.py).
 
 One lab-00 submission is graded once with the course's grader: its written answer holds HTML that
 runs script in a browser in several ways and its code cell displays text/html, JavaScript and SVG
@@ -184,8 +184,8 @@ def server(course):
 def policy_only_server(course, server):
     """The same server with the course's sanitiser left out of its configuration: the script
     policy alone must keep every payload from running."""
-    from grader.formgrade import server_command
     from grader.nbgrader_run import with_venv_path
+    from grader.term.formgrade import server_command
 
     shipped = course / "course_work" / "formgrader"
     folder = course / "course_work" / "formgrader-policy-only"
@@ -288,7 +288,7 @@ def test_no_payload_runs_in_any_formgrader_view(which, course, browser, listener
 
 
 def test_the_courses_feedback_page_runs_nothing(course, browser, listener):
-    """`grade` wrote the hostile student's feedback through grader/feedback.py: sanitised, under a
+    """`grade` wrote the hostile student's feedback through grader/term/feedback.py: sanitised, under a
     policy forbidding scripts; opened in Chromium, no payload runs."""
     page = course / "course_work" / "feedback" / "hostile" / LAB / NOTEBOOK.replace(".ipynb", ".html")
     text = page.read_text()

@@ -16,9 +16,9 @@ import pytest
 from grader import gradebook
 from grader.autograde import ensure_assignments
 from grader.course import load_course
-from grader.late import LatePolicy
-from grader.lms import export_gradebook, read_roster
 from grader.report import WAITING, Outcome, write_csv
+from grader.term.late import LatePolicy
+from grader.term.lms import export_gradebook, read_roster
 
 REPO = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.filterwarnings("ignore::sqlalchemy.exc.SAWarning")  # nbgrader's models

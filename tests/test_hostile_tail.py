@@ -17,12 +17,12 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from grader import answers, similarity
 from grader.collect import collect
 from grader.course import load_course
-from grader.late import TRUSTED_TIMES, read_trusted_times
-from grader.lms import export_gradebook, intake, looks_like_download, read_roster
 from grader.report import Outcome, _log_error, diagnose, read_csv, write_csv
+from grader.term import answers, similarity
+from grader.term.late import TRUSTED_TIMES, read_trusted_times
+from grader.term.lms import export_gradebook, intake, looks_like_download, read_roster
 from grader.text import read_rows, spreadsheet_safe, terminal_safe, write_rows
 
 REPO = Path(__file__).resolve().parents[1]

@@ -1,4 +1,4 @@
-"""Due dates and late work (grader/late.py): course.toml's settings, the penalty, and one real
+"""Due dates and late work (grader/term/late.py): course.toml's settings, the penalty, and one real
 grading run of lab 00 with students on time, late, extended, with a forged time and without a
 submission time; times come from intake's record of a Canvas download, never from the students."""
 
@@ -15,7 +15,8 @@ import pytest
 from nbgrader.api import Gradebook
 from test_grader_cycle import LAB00, REPO, grade, make_course
 
-from grader.late import (
+from grader.report import read_csv
+from grader.term.late import (
     TRUSTED_TIMES,
     LatePolicy,
     after_penalty,
@@ -23,8 +24,7 @@ from grader.late import (
     read_policy,
     read_trusted_times,
 )
-from grader.lms import intake, read_roster
-from grader.report import read_csv
+from grader.term.lms import intake, read_roster
 
 SOURCE = "course.toml"
 ZURICH_DUE = {"late": {"timezone": "Europe/Zurich"}, "due": {LAB00: datetime(2026, 10, 5, 23, 59)}}

@@ -1,4 +1,4 @@
-"""Canvas and Moodle intake and gradebook export (grader/lms.py), on fixture zips and rosters
+"""Canvas and Moodle intake and gradebook export (grader/term/lms.py), on fixture zips and rosters
 written here from the LMSes' published naming conventions."""
 
 import csv
@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from grader.lms import export_gradebook, intake, read_roster
 from grader.report import Outcome
+from grader.term.lms import export_gradebook, intake, read_roster
 
 ROSTER = """student,name,canvas_id,sis_id,moodle_id,email
 ada,Ada Lovelace,101,S1,501,ada@uni.edu

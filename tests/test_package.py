@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 import rnnlab
-from grader.publish import requirement_name
+from grader.editions.publish import requirement_name
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -18,8 +18,8 @@ import pytest
 from test_jupyterlab import serve_make_lab
 
 from grader.course import load_course
-from grader.publish import NBGRADER_MARKERS, PublishError, publish
-from grader.stamp import BADGE_PREFIX
+from grader.editions.publish import NBGRADER_MARKERS, PublishError, publish
+from grader.editions.stamp import BADGE_PREFIX
 
 REPO = Path(__file__).resolve().parents[1]
 LAB00 = "00_getting_started"

@@ -14,7 +14,7 @@ import pytest
 
 from grader.collect import collect
 from grader.course import load_course
-from grader.stamp import BADGE_PREFIX, stamp_notebook
+from grader.editions.stamp import BADGE_PREFIX, stamp_notebook
 
 REPO = Path(__file__).resolve().parents[1]
 LAB00 = "00_getting_started"

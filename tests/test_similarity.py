@@ -19,7 +19,7 @@ import nbformat
 import pytest
 
 from grader.course import load_course
-from grader.similarity import Cell, compare, extract, similarity_report
+from grader.term.similarity import Cell, compare, extract, similarity_report
 
 REPO = Path(__file__).resolve().parents[1]
 LAB = "04_captioning_rnn_numpy"

@@ -22,8 +22,8 @@ from .. import nbgrader_run, sandbox
 from ..course import Course
 from ..gradebook import extra_credit_cells, open_gradebook, register_extra_credit
 from ..integrity import judged, review, withheld
-from ..late import nbgrader_config
 from ..pipeline.rebuild import rebuild
+from ..term.late import nbgrader_config
 
 GRACE_S = 60  # extra wall time for nbgrader itself on top of the notebook limit
 

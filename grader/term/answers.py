@@ -26,10 +26,10 @@ from pathlib import Path
 import nbformat
 from nbgrader.api import MissingEntry
 
-from .course import Course
-from .gradebook import open_gradebook
-from .report import is_optional
-from .text import read_rows, write_rows
+from ..course import Course
+from ..gradebook import open_gradebook
+from ..report import is_optional
+from ..text import read_rows, write_rows
 
 COLUMNS = ["student", "lab", "notebook", "question", "points", "score", "comment", "answer"]
 RUBRIC = "**Rubric (for graders)**"

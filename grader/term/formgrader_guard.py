@@ -12,7 +12,7 @@ instructor's login. These layers keep what a student wrote inert there (the firs
   nonce, so the browser runs none of it; a response this extension cannot rewrite whole gets a
   policy allowing no script at all.
 - Sanitised content (a second layer): the written configuration has nbconvert sanitise outputs
-  and raw cells with the course's sanitiser (`grader.feedback.clean_fragment`) and formgrader's
+  and raw cells with the course's sanitiser (`grader.term.feedback.clean_fragment`) and formgrader's
   markdown cells through `inert_markdown`, so no <meta refresh>, form, style or frame is left.
 - Refused actions: formgrader's buttons and endpoints that run nbgrader's own converters
   (generate/release feedback, autograde, assign, release, collect) bypass the course's sanitiser,
@@ -134,4 +134,4 @@ def _load_jupyter_server_extension(server) -> None:
 
 
 def _jupyter_server_extension_points():
-    return [{"module": "grader.formgrader_guard"}]
+    return [{"module": "grader.term.formgrader_guard"}]

@@ -197,7 +197,7 @@ def trusted_time(times: dict[str, dict], student: str, lab: str, lab_dir
 def nbgrader_config(policy: LatePolicy) -> dict:
     """nbgrader's configuration for the policy's penalty (AssignLatePenalties' plugin)."""
     if policy.penalty == "per-day":
-        return {"AssignLatePenalties": {"plugin_class": "grader.late.PerDayPenalty"},
+        return {"AssignLatePenalties": {"plugin_class": "grader.term.late.PerDayPenalty"},
                 "PerDayPenalty": {"points_per_day": policy.points_per_day}}
     return {"LateSubmissionPlugin": {"penalty_method": policy.penalty}}
 

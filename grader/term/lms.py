@@ -23,7 +23,7 @@ Intake reads one assignment's (= one lab's) "download all submissions" zip:
 A file is mapped by its numeric id, never by its name, to dest/<student>/<lab>/<notebook>; the
 time the zip stores for it (read in course.toml's [late] timezone) is recorded in
 course_work/submission_times.json, the trusted submission time grading compares with the due
-date (grader/late.py); the name is only compared with the roster's, as a warning. Only .ipynb
+date (grader/term/late.py); the name is only compared with the roster's, as a warning. Only .ipynb
 files are submissions. Nothing is guessed: an unknown id, a name off the convention, a file that
 is not a notebook, a hidden file an archiver added (__MACOSX/, dot-files) is reported as
 unmapped; two notebooks from one student, or an unknown id whose name matches several roster
@@ -52,11 +52,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from .collect import MIB, STUDENT_ID, _extract, _zip_entry_problem, case_twin, entry_name, hidden_part, shown
-from .course import GRADING_DEFAULTS
+from ..collect import MIB, STUDENT_ID, _extract, _zip_entry_problem, case_twin, entry_name, hidden_part, shown
+from ..course import GRADING_DEFAULTS
+from ..report import PROVISIONAL, Outcome
+from ..text import read_rows, write_rows
 from .late import TRUSTED_TIMES, as_utc, record_trusted_time
-from .report import PROVISIONAL, Outcome
-from .text import read_rows, write_rows
 
 LMSES = ("canvas", "moodle")
 FORMATS = (*LMSES, "csv")
@@ -211,7 +211,7 @@ def intake(archive: Path, roster: list[RosterEntry], lms: str, lab: str, noteboo
     roster:  read_roster's entries;  lms: 'canvas' or 'moodle'
     dest:    best a fresh folder (a notebook already at a mapped student's place is replaced)
     zone:    the time zone of the times stored in the zip (course.toml [late] timezone)
-    times:   where each notebook's time is recorded (grader/late.py's TRUSTED_TIMES; default:
+    times:   where each notebook's time is recorded (grader/term/late.py's TRUSTED_TIMES; default:
              next to ``dest``, i.e. course_work/ for course_work/submissions)
     returns: the IntakeReport (files mapped, unmapped, ambiguous; students missing; late flags)
     """

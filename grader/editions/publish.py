@@ -26,12 +26,12 @@ from pathlib import Path
 
 import nbformat
 
-from .course import EDITIONS, RELEASE, SOURCE, Course, load_course
-from .progress import ProgressLine
+from ..course import EDITIONS, RELEASE, SOURCE, Course, load_course
+from ..progress import ProgressLine
 from .release import release
 from .stamp import stamp_notebook
 
-TEMPLATES = Path(__file__).resolve().parent / "edition"
+TEMPLATES = Path(__file__).resolve().parents[1] / "edition"  # grader/edition/
 MARKER = ".rnnlab-edition"
 SELF_CHECK = "check.py"
 COPIED = ("environment.yml", "environment-gpu.yml", "constraints.txt")
@@ -190,14 +190,25 @@ def without(environment_file: str, names: set[str]) -> str:
     return "\n".join(kept) + "\n"
 
 
+def _without_extras(lines: list[str]) -> list[str]:
+    """pyproject.toml's lines without the unpublished extras' entries (grader, scale, dev), each
+    from its `name = [` to the line that closes its list."""
+    kept, depth = [], 0
+    for line in lines:
+        if depth == 0 and re.match(r"(grader|scale|dev) = \[", line) or depth:
+            code = line.split("#", 1)[0]
+            depth += code.count("[") - code.count("]")
+            continue
+        kept.append(line)
+    return kept
+
+
 def student_pyproject(text: str) -> str:
     """The course's pyproject.toml for students: the helper package and the lab and keras extras."""
     sections = re.split(r"\n(?=\[)", text)
     kept = [section for section in sections
             if not section.startswith(("[tool.ruff", "[tool.pytest", "[project.scripts]"))]
-    lines = [line for line in "\n".join(kept).splitlines()
-             if not re.match(r"(grader|scale|dev) = \[", line)]
-    published = "\n".join(lines).rstrip("\n") + "\n"
+    published = "\n".join(_without_extras("\n".join(kept).splitlines())).rstrip("\n") + "\n"
     edits = {
         'include = ["rnnlab*", "grader*"]': 'include = ["rnnlab*"]',
         'description = "RNN Labs: helper package and grading tools for a course of recurrent-network '
@@ -206,7 +217,7 @@ def student_pyproject(text: str) -> str:
     }
     for old, new in edits.items():
         if old not in published:
-            raise PublishError(f"pyproject.toml no longer has {old!r}: update grader/publish.py")
+            raise PublishError(f"pyproject.toml no longer has {old!r}: update grader/editions/publish.py")
         published = published.replace(old, new)
     return published
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 import shutil
 from collections.abc import Callable
 
-from . import nbgrader_run
-from .course import Course
-from .gradebook import register_extra_credit
+from .. import nbgrader_run
+from ..course import Course
+from ..gradebook import register_extra_credit
 from .stamp import stamp_course
 
 

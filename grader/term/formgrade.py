@@ -5,7 +5,7 @@ course_work/formgrader/, nbgrader_config.py from course.toml (the folders every 
 uses, the gradebook, the grading limits and late rules) and jupyter_server_config.py, then starts
 a headless Jupyter server there whose formgrader extension reads them; the URL to open is printed.
 
-The server is made safe to open on students' work (grader/formgrader_guard.py says how): no
+The server is made safe to open on students' work (grader/term/formgrader_guard.py says how): no
 student script runs in its pages, the actions that would skip the course's sanitiser, sandbox and
 late rules (feedback, autograde, release, collect) are refused, its root is course_work/ only,
 it serves no terminal or kernel, and its token travels in the environment, not on the command line.
@@ -18,13 +18,13 @@ import secrets
 import sys
 from pathlib import Path
 
-from . import nbgrader_run
-from .course import Course
+from .. import nbgrader_run
+from ..course import Course
 from .late import nbgrader_config
 
 HEADER = """# Written by `python -m grader formgrade` from course.toml: edits are overwritten.
 # Formgrader here views and grades by hand only: its autograde and feedback actions are refused
-# (grader/formgrader_guard.py), so the sandbox policy is not set; `python -m grader grade` and
+# (grader/term/formgrader_guard.py), so the sandbox policy is not set; `python -m grader grade` and
 # `python -m grader feedback` apply it, with the sanitiser, as every grading run does."""
 OTHER_EXTENSIONS = ["jupyter_server_terminals", "jupyterlab", "notebook", "jupyter_lsp",
                     "nbgrader.server_extensions.validate_assignment",
@@ -43,9 +43,9 @@ def nbgrader_settings(course: Course) -> dict:
     config["CourseDirectory"].update(source_directory=str(course.source_dir),
                                      release_directory=str(course.release_dir))
     config["FormgradeExtension"] = {"debug": False}  # it would print the config, db_url included
-    config["HTMLExporter"] = {"sanitize_html": True,
-                              "filters": {"clean_html": "grader.feedback.clean_fragment",
-                                          "strip_files_prefix": "grader.formgrader_guard.inert_markdown"}}
+    filters = {"clean_html": "grader.term.feedback.clean_fragment",
+               "strip_files_prefix": "grader.term.formgrader_guard.inert_markdown"}
+    config["HTMLExporter"] = {"sanitize_html": True, "filters": filters}
     return config
 
 
@@ -54,8 +54,8 @@ def server_settings(course: Course) -> dict:
     return {"ServerApp": {
         "root_dir": str(course.work_dir),
         "terminals_enabled": False,
-        "authorizer_class": "grader.formgrader_guard.ReadOnlyAuthorizer",
-        "jpserver_extensions": {"grader.formgrader_guard": True,
+        "authorizer_class": "grader.term.formgrader_guard.ReadOnlyAuthorizer",
+        "jpserver_extensions": {"grader.term.formgrader_guard": True,
                                 "nbgrader.server_extensions.formgrader": True,
                                 **dict.fromkeys(OTHER_EXTENSIONS, False)},
     }}

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import nbformat
 
-from .course import RELEASE, Course, Edition
+from ..course import RELEASE, Course, Edition
 
 BADGE_PREFIX = "[![Open In Colab]"
 BADGE = (

@@ -50,7 +50,7 @@ def _safe_url(tag: str, attribute: str, value: str) -> str | None:
 
 def clean_fragment(fragment: str | bytes) -> str:
     """HTML with nothing active left in it: no script, event handler, style or active URL (also
-    formgrader's filter for what students wrote, grader/formgrader_guard.py)."""
+    formgrader's filter for what students wrote, grader/term/formgrader_guard.py)."""
     fragment = fragment.decode(errors="replace") if isinstance(fragment, bytes) else str(fragment)
     return nh3.clean(fragment, tags=TAGS, attributes=ATTRIBUTES, attribute_filter=_safe_url,
                      clean_content_tags={"script", "style", "title", "head"}, link_rel=None,

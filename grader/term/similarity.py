@@ -60,9 +60,9 @@ from pathlib import Path
 
 import nbformat
 
-from .collect import MIB, STUDENT_ID, read_notebook, shown
-from .course import Course
-from .text import write_rows
+from ..collect import MIB, STUDENT_ID, read_notebook, shown
+from ..course import Course
+from ..text import write_rows
 
 K_CODE = 10  # tokens in a code k-gram (about one line of numpy)
 K_TEXT = 5  # words in a written-answer k-gram

@@ -1,0 +1,2 @@
+"""What students receive: release (labs/ from solutions/), the notebooks' stamp,
+the published editions."""

@@ -35,8 +35,8 @@ SCORED = ("graded", "needs manual grading", "needs review")  # statuses whose sc
 OUTCOMES = Table(
     "rnnlab_outcomes", MetaData(),
     Column("course_id", String(128), primary_key=True),
-    Column("student", String(128), primary_key=True),
-    Column("lab", String(128), primary_key=True),
+    Column("student", Text, primary_key=True),  # as submitted: a problem row's may be long
+    Column("lab", Text, primary_key=True),
     Column("status", String(32), nullable=False),
     Column("reason", Text, nullable=False, default=""),
     Column("review", Text, nullable=False, default=""),

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import json
 import os
 import re
 import shutil
@@ -20,7 +19,6 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.request
 import warnings
 import zipfile
 from html.parser import HTMLParser
@@ -632,54 +630,6 @@ def test_written_answers_round_trip_through_csv_into_the_gradebook(lab00, tmp_pa
     with Gradebook(f"sqlite:///{course / 'course_work' / 'gradebook.db'}", "rnn-labs") as gb:
         comment = gb.find_comment("softmax_question", "getting_started", LAB00, "html_injection")
         assert comment.manual_comment == "temperature missing"
-
-
-def test_formgrade_serves_the_course_and_a_manual_grade_reaches_export(lab00, tmp_path):
-    """`grader formgrade` headless on a free loopback port: the formgrader page answers, a written
-    answer graded through its REST API shows in `grader export`."""
-    course = tmp_path / "course"
-    shutil.copytree(lab00["course"], course, symlinks=True)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    token = "formgrade-test-token"
-    server = subprocess.Popen([sys.executable, "-m", "grader", "--course", str(course), "formgrade",
-                               "--port", str(port), "--token", token],
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    api = f"http://127.0.0.1:{port}/formgrader/api"
-    headers = {"Authorization": f"token {token}", "Content-Type": "application/json"}
-
-    def call(url, method="GET", body=None):
-        request = urllib.request.Request(url, data=body, headers=headers, method=method)
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status, json.loads(response.read() or "null")
-
-    try:
-        for _ in range(120):
-            try:
-                call(f"{api}/assignments")
-                break
-            except OSError:
-                time.sleep(0.5)
-        page = urllib.request.urlopen(f"http://127.0.0.1:{port}/formgrader?token={token}", timeout=10)
-        assert page.status == 200 and "formgrader" in page.geturl()
-        _, notebooks = call(f"{api}/submitted_notebooks/{LAB00}/getting_started")
-        full = next(n["id"] for n in notebooks if n["student"] == "full")
-        _, grades = call(f"{api}/grades?submission_id={full}")
-        written = next(g["id"] for g in grades if g["name"] == "softmax_question")
-        status, grade = call(f"{api}/grade/{written}", "PUT", json.dumps({"manual_score": 1}).encode())
-        assert status == 200 and grade["manual_score"] == 1
-    finally:
-        server.terminate()
-        output = server.communicate(timeout=30)[0]
-    assert f"http://127.0.0.1:{port}/formgrader?token={token}" in output, "the URL is printed"
-    assert (course / "course_work" / "formgrader" / "nbgrader_config.py").is_file()
-    done = subprocess.run([sys.executable, "-m", "grader", "--course", str(course), "export"],
-                          capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stderr
-    exported = {o.student: o for o in read_csv(course / "course_work" / "grades.csv")}
-    assert exported["full"].score == lab00["outcomes"]["full"].score + 1 == 4
-    assert exported["full"].status == "graded"
 
 
 ON_POSTGRES = ["full", "blank", "partial", "html_injection", "os_exit"]

@@ -136,8 +136,9 @@ def free_port() -> int:
 
 
 def grade_in_formgrader(term: Term, student: str, score: float) -> dict:
-    """Start `grader formgrade`, give ``student``'s written answer in lab A ``score`` through the
-    REST API; returns formgrader's own view of lab A's submissions (score and maximum each)."""
+    """Start `grader formgrade` (its page answers, its URL is printed), give ``student``'s written
+    answer in lab A ``score`` through the REST API; returns formgrader's own view of lab A's
+    submissions (score and maximum each)."""
     port, token = free_port(), "term-token"
     server = subprocess.Popen([sys.executable, "-m", "grader", "--course", str(term.root), "formgrade",
                                "--port", str(port), "--token", token],
@@ -157,16 +158,20 @@ def grade_in_formgrader(term: Term, student: str, score: float) -> dict:
                 break
             except OSError:
                 time.sleep(0.5)
+        page = urllib.request.urlopen(f"http://127.0.0.1:{port}/formgrader?token={token}", timeout=10)
+        assert page.status == 200 and "formgrader" in page.geturl()
         notebooks = call(f"{api}/submitted_notebooks/{LAB_A}/getting_started")
         submission = next(n["id"] for n in notebooks if n["student"] == student)
         written = next(g["id"] for g in call(f"{api}/grades?submission_id={submission}")
                        if g["name"] == "softmax_question")
         assert call(f"{api}/grade/{written}", "PUT",
                     json.dumps({"manual_score": score}).encode())["manual_score"] == score
-        return {s["student"]: s for s in call(f"{api}/submissions/{LAB_A}")}
+        shown = {s["student"]: s for s in call(f"{api}/submissions/{LAB_A}")}
     finally:
         server.terminate()
-        server.communicate(timeout=30)
+        output = server.communicate(timeout=30)[0]
+    assert f"http://127.0.0.1:{port}/formgrader?token={token}" in output, "the URL is printed"
+    return shown
 
 
 def play_term(term: Term, tmp: Path) -> dict:

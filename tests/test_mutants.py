@@ -35,6 +35,8 @@ import pytest
 from nbgrader.api import Gradebook
 from test_grader_cycle import make_course
 
+from grader.course import load_course
+from grader.gradebook import extra_credit_cells
 from grader.report import read_csv
 
 MODULES = sorted(mutation.lab_modules())
@@ -138,8 +140,10 @@ def test_real_grader_agrees_on_a_sample(grader_sample):
         for student, the_plan, variant in expected:
             tests = the_plan.exercises[variant.cell].tests
             notebook = the_plan.notebook.stem
+            extra = extra_credit_cells(load_course(course), the_plan.lab)  # an optional test's points
             scores = {t: gradebook.find_grade(t, notebook, the_plan.lab, student) for t in tests}
-            lost = {t: f"{g.score:g}/{g.max_score:g}" for t, g in scores.items() if g.score < g.max_score}
+            worth = {t: extra.get((notebook, t), g.max_score) for t, g in scores.items()}
+            lost = {t: f"{g.score:g}/{worth[t]:g}" for t, g in scores.items() if g.score < worth[t]}
             row = rows[(student, the_plan.lab)]
             if isinstance(variant, mutation.Mutant) and not lost:
                 problems.append(f"{the_plan.lab}: mutant {variant.what!r} kept full marks on "

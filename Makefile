@@ -6,7 +6,7 @@ PYTEST_ARGS ?= --durations=15
 GRADE_ARGS ?=
 STAMP_SYSTEM := $(VENV)/.stamp-system
 
-.PHONY: test release publish grade formgrade bench check clean-data
+.PHONY: test release publish grade formgrade bench lint clean-data
 
 setup: $(STAMP_SYSTEM)
 
@@ -57,7 +57,7 @@ formgrade: $(STAMP_INSTALL)
 bench: setup
 	$(PY) -m bench
 
-check: $(STAMP_INSTALL)
+lint: $(STAMP_INSTALL)
 	$(VENV)/bin/ruff check rnnlab grader tests bench
 	$(VENV)/bin/nbqa ruff solutions labs --ignore=E402,F401,F811,F821
 	$(PY) -m grader check-outputs

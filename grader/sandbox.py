@@ -46,6 +46,8 @@ from jupyter_core.utils import ensure_async, run_sync
 from nbgrader.preprocessors import Execute
 from traitlets import Dict, Integer, Unicode
 
+from rnnlab.judging import is_test_cell
+
 LIMITS_SCRIPT = Path(__file__).with_name("limits.py")
 SANDBOX_UID_BASE = 60000
 NOBODY = 65534
@@ -491,9 +493,3 @@ GUARD_SOURCE = Path(__file__).with_name("guard.py").read_text()
 GUARDED_MODULES = ["numpy", "numpy.testing", "math"]
 TORCH_MODULES = ["torch", "torch.testing"]
 RESET = "__import__('sys').modules['_grader_guard'].reset()"
-
-
-def is_test_cell(cell) -> bool:
-    """An autograded code test cell: graded, not an answer cell."""
-    meta = cell.get("metadata", {}).get("nbgrader") or {}
-    return cell.cell_type == "code" and bool(meta.get("grade")) and not meta.get("solution")

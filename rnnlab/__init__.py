@@ -20,7 +20,9 @@ Modules (import what you need, e.g. ``from rnnlab import text``):
   inversion  the hidden VGG-16 activations, multi-scale image, SSIM (lab 06)
   batching   shifted one-hot character batches, padded or bucketed by length, for Keras (lab 01)
   char_samples  words of sampled sentences and their valid-word rate (lab 01)
-  check      `python -m rnnlab.check <lab>`: a lab's full tests on your notebook (self-study edition)
+  probing, judging  tests in two halves: a probe calls your code, a judge decides elsewhere
+  check      `python -m rnnlab.check <lab>`: your notebook run and judged as grading does
+  environment  lab 00's check of the machine: each framework imported in a child process
 """
 
 __version__ = "0.1.0"

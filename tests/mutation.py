@@ -78,9 +78,16 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from grader.pipeline.execute import ProbeRun, kernel_problem, probe_code, probe_parts  # noqa: E402
-from grader.pipeline.judge import judge_command, request, verdict_outputs  # noqa: E402
 from grader.scoring import raised, test_cell_score  # noqa: E402
+from rnnlab.judging import (  # noqa: E402
+    ProbeRun,
+    judge_command,
+    kernel_problem,
+    probe_code,
+    probe_parts,
+    request,
+    verdict_outputs,
+)
 from rnnlab.probing import MIME  # noqa: E402
 
 MUTANTS_DIR = Path(__file__).resolve().parent / "mutants"

@@ -19,11 +19,10 @@ import torch
 from grader import scoring
 from grader.collect import repair
 from grader.integrity import review, withheld
-from grader.pipeline.execute import ProbeRun, probe_code
-from grader.pipeline.judge import judge, request, verdict_outputs
 from grader.pipeline.rebuild import rebuild
 from grader.report import compare_with_release
 from grader.term.late import parse_timestamp
+from rnnlab.judging import ProbeRun, judge, probe_code, request, verdict_outputs
 from rnnlab.probing import ProbeDataError, check, decode, encode, pack, split, unpack
 
 REPO = Path(__file__).resolve().parents[1]

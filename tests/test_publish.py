@@ -121,7 +121,7 @@ def badges_and_bootstraps(root: Path, folder: str) -> list[tuple[str, str]]:
 
 def test_class_edition_holds_no_solution_and_no_instructor_material(class_edition):
     assert {p.name for p in class_edition.iterdir()} == CLASS_TREE
-    assert not (class_edition / "rnnlab" / "check.py").exists()
+    assert (class_edition / "rnnlab" / "check.py").is_file()
     assert len(answer_blocks()) > 100, "few answer blocks in solutions/: the leak check proves nothing"
     assert leaks(class_edition) == []
     course = load_course(REPO)
@@ -140,9 +140,10 @@ def test_class_edition_holds_no_solution_and_no_instructor_material(class_editio
     for name in ("environment.yml", "environment-gpu.yml"):
         assert "nh3" not in (class_edition / name).read_text()
     readme = (class_edition / "README.md").read_text()
-    assert "class edition" in readme and "make lab" in readme and "nbgrader validate" in readme
+    assert "class edition" in readme and "make lab" in readme and "make check LAB=03" in readme
+    assert "nbgrader validate" not in readme
     assert all(f"`{lab}/" in readme for lab in course.labs()), "the lab table misses a lab"
-    assert "rnnlab.check" not in readme and not re.search(r"\bseeds?\b", readme)
+    assert not re.search(r"\bseeds?\b", readme)
     assert not re.search(r"make (release|grade|publish|bench)|-m grader", readme), "instructors' text"
 
 
@@ -184,13 +185,41 @@ def test_self_study_check_scores_blank_zero_and_the_solution_full_marks(self_stu
     blank = run_check(self_study_edition, "00")
     assert blank.returncode == 0, blank.stderr
     assert f"autograded: 0 / {autograded:g} points" in blank.stdout
-    assert "failed: NotImplementedError" in blank.stdout
+    assert "not attempted: softmax still raises NotImplementedError" in blank.stdout
+    assert "3. A first exercise: softmax with a temperature" in blank.stdout
+    assert "Written question" in blank.stdout and "not answered" in blank.stdout
+    assert "[5/5] 3. A first exercise" in blank.stderr, "no progress line per cell"
     worked = run_check(self_study_edition, "0", str(solution))
     assert worked.returncode == 0, worked.stderr
     assert f"autograded: {autograded:g} / {autograded:g} points" in worked.stdout
     assert "written answer" in worked.stdout
     unknown = run_check(self_study_edition, "99")
     assert unknown.returncode == 2 and "the labs are 00_getting_started" in unknown.stderr
+
+
+def test_class_check_judges_the_visible_tests_and_points_to_the_first_failing_cell(class_edition, tmp_path):
+    """The class edition's check: the notebook's own (visible) tests, judged outside the kernel;
+    a wrong answer fails with the judge's message, and an earlier failing cell is named."""
+    notebook = nbformat.read(class_edition / "labs" / LAB00 / "getting_started.ipynb", as_version=4)
+    answer = next(i for i, cell in enumerate(notebook.cells)
+                  if cell.metadata.get("nbgrader", {}).get("grade_id") == "softmax")
+    notebook.cells[answer].source = (  # no shift by the largest score: overflows on [1000, 0, -1000]
+        "import numpy as np\n\ndef softmax(scores, temperature=1.0):\n"
+        "    e = np.exp(np.asarray(scores, dtype=float) / temperature)\n"
+        "    return e / e.sum(axis=-1, keepdims=True)\n")
+    notebook.cells.insert(answer, nbformat.v4.new_code_cell("plot(history)"))
+    partial = tmp_path / "getting_started.ipynb"
+    nbformat.write(notebook, partial)
+    checked = run_check(class_edition, "00", str(partial))
+    assert checked.returncode == 0, checked.stderr
+    assert "your notebook's visible tests, judged as the course grades them" in checked.stdout
+    assert "autograded: 1 / 3 points" in checked.stdout
+    assert "test_softmax_row                     1 / 1   passed" in checked.stdout
+    failed = checked.stdout.split("test_softmax_batch_temperature", 1)[1]
+    assert "failed: scores [1000, 0, -1000] give nan or inf" in failed
+    assert "first, an earlier cell failed: code cell 3 (under '3. A first exercise: softmax with a " \
+           "temperature') raised NameError: name 'plot' is not defined" in failed
+    assert "grading also runs hidden tests" in checked.stdout
 
 
 @pytest.fixture

@@ -1,10 +1,11 @@
 """Publish a students' edition of the course: ``python -m grader publish DEST [--edition E]``.
 
-  class       (default) the student notebooks (labs/), the helper package without the self-check,
-              data/ (lyrics, weights, README), the environment files, a pyproject.toml without the
-              grader, a student README, docs/students.md and a Makefile whose `make lab` works there
-  self-study  the class edition plus `python -m rnnlab.check <lab>` (the full tests of a lab run on
-              one's own notebook) and the worked solutions in solutions/
+  class       (default) the student notebooks (labs/), the helper package (with its self-check,
+              `make check LAB=03`: the visible tests, judged as the grader judges), data/ (lyrics,
+              weights, README), the environment files, a pyproject.toml without the grader, a
+              student README, docs/students.md and a Makefile whose `make lab` works there
+  self-study  the class edition plus the worked solutions in solutions/, which give the
+              self-check every lab's full tests (visible and hidden)
 
 Never published: the solution notebooks (except as self-study's worked solutions), hidden tests,
 the grader, example submissions, the test suite, benchmarks, course.toml, git history. Each
@@ -33,7 +34,6 @@ from .stamp import stamp_notebook
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "edition"  # grader/edition/
 MARKER = ".rnnlab-edition"
-SELF_CHECK = "check.py"
 COPIED = ("environment.yml", "environment-gpu.yml", "constraints.txt")
 PUBLISHED_EXTRAS = ("lab", "keras")
 NBGRADER_MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION",
@@ -59,8 +59,7 @@ def publish(course: Course, dest: Path | str, edition: str = "class") -> Path:
                            f"({', '.join(stale)}): run `make release`, review, commit, then publish")
     empty(dest)
     shutil.copytree(course.release_dir, dest / RELEASE, ignore=IGNORED)
-    shutil.copytree(course.root / "rnnlab", dest / "rnnlab", ignore=shutil.ignore_patterns(
-        "__pycache__", "*.pyc", *(() if edition == "self-study" else (SELF_CHECK,))))
+    shutil.copytree(course.root / "rnnlab", dest / "rnnlab", ignore=IGNORED)
     shutil.copytree(course.root / "data", dest / "data",
                     ignore=shutil.ignore_patterns("generated", "__pycache__"))
     (dest / "docs").mkdir()
@@ -71,11 +70,9 @@ def publish(course: Course, dest: Path | str, edition: str = "class") -> Path:
         (dest / name).write_text(text if name == "constraints.txt" else without(text, dropped))
     (dest / "pyproject.toml").write_text(student_pyproject((course.root / "pyproject.toml").read_text()))
     (dest / "README.md").write_text(student_readme(course, edition))
-    makefile = (TEMPLATES / "Makefile").read_text()
     if edition == "self-study":
-        makefile += (TEMPLATES / "Makefile.self-study").read_text()
         write_worked_solutions(course, dest / SOURCE)
-    (dest / "Makefile").write_text(makefile)
+    shutil.copyfile(TEMPLATES / "Makefile", dest / "Makefile")
     shutil.copyfile(TEMPLATES / "gitignore", dest / ".gitignore")
     for lab in course.labs():
         for folder in (RELEASE, SOURCE):

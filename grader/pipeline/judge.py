@@ -14,62 +14,16 @@ feedback page.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
-import subprocess
-import sys
 import tempfile
 
-import nbformat
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Dict, Integer, Unicode
 
+from rnnlab.judging import judge, request, verdict_outputs
+
 from .. import sandbox
-
-
-def judge_command() -> list[str]:
-    """How the judge process is started: an isolated interpreter (no PYTHONPATH, no user site,
-    not the current folder) of this environment."""
-    return [sys.executable, "-I", "-m", "rnnlab.probing"]
-
-
-def request(runs, max_bytes: int) -> list[dict]:
-    """The JSON-able runs of ``runs`` (ProbeRun objects), in the order given."""
-    return [{"grade_id": r.grade_id, "judges": r.judges, "pairs": r.pairs,
-             "messages": {str(k): v for k, v in r.messages.items()}, "problem": r.problem,
-             "max_bytes": max_bytes} for r in runs]
-
-
-def judge(runs: list[dict], wrap=lambda argv: argv, timeout: float = 300,
-          env: dict | None = None) -> list[dict]:
-    """Verdicts for ``runs`` from a fresh judge process (started through ``wrap``); if the
-    process fails, every run gets a failed verdict saying why."""
-    try:
-        done = subprocess.run(wrap(judge_command()), input=json.dumps(runs), text=True,
-                              capture_output=True, timeout=timeout, env=env)
-        verdicts = json.loads(done.stdout) if done.returncode == 0 else None
-        last = (done.stderr.strip().splitlines() or [f"exit status {done.returncode}"])[-1]
-        why = f"the judge stopped: {last[:200]}"
-    except subprocess.TimeoutExpired:
-        verdicts, why = None, f"the judge ran over {timeout:.0f} s"
-    except json.JSONDecodeError:
-        verdicts, why = None, "the judge's answer was unreadable"
-    if not isinstance(verdicts, list) or len(verdicts) != len(runs):
-        return [{"passed": False, "printed": "", "message": why} for _ in runs]
-    return verdicts
-
-
-def verdict_outputs(verdict: dict) -> list:
-    """A test cell's outputs for a verdict: what the judge printed, and an error if it failed."""
-    outputs = []
-    if verdict.get("printed"):
-        outputs.append(nbformat.v4.new_output("stream", name="stdout", text=verdict["printed"]))
-    if not verdict.get("passed"):
-        message = str(verdict.get("message", "a test failed"))
-        outputs.append(nbformat.v4.new_output("error", ename="TestFailed", evalue=message,
-                                              traceback=[f"TestFailed: {message}"]))
-    return outputs
 
 
 class JudgeTests(NbGraderPreprocessor):

@@ -11,6 +11,7 @@ Where each command's code is (`grader --help` lists the commands):
   gradebook.py   the one truth: outcomes in, views out (grades.csv, per-question CSV)
   term/          the term around grading: lms.py (intake, LMS export), late.py, answers.py,
                  formgrade.py (+ formgrader_guard.py), similarity.py, feedback.py
-  editions/      what students get: release.py (labs/), stamp.py (headers), publish.py
+  editions/      what students get: release.py (labs/), stamp.py (headers), publish.py,
+                 colab.py (Colab's pinned Jupyter, the [colab] extras check)
   edition/       the files a students' edition ships with (its Makefile, README)
 """

@@ -39,6 +39,7 @@ GRADING_DEFAULTS = {
 
 
 EDITIONS = ("class", "self-study")
+EDITION_EXTRAS = ("lab", "keras")  # the extras of pyproject.toml that the editions publish
 SHARD_SIZE = 10  # students per Dask task (grader/executors/dask.py); each pays a gradebook, a feedback pass
 
 

@@ -18,6 +18,7 @@ import pytest
 from test_jupyterlab import serve_make_lab
 
 from grader.course import load_course
+from grader.editions.colab import COLAB_PINS
 from grader.editions.publish import NBGRADER_MARKERS, PublishError, publish
 from grader.editions.stamp import BADGE_PREFIX
 
@@ -27,12 +28,7 @@ CLASS_TREE = {".gitignore", ".rnnlab-edition", "Makefile", "README.md", "constra
               "docs", "environment-gpu.yml", "environment.yml", "labs", "pyproject.toml", "rnnlab"}
 SHORTEST_ANSWER_LINE = 12  # shorter lines ("return x", "else:") prove nothing
 BLOCK = 3  # an answer leaks when BLOCK of its consecutive meaningful lines appear in a file
-# Colab's kernel side: google-colab pins ipykernel and ipython; its notebook 6.5 needs
-# jupyter-client < 8; Colab warns that upgrading these (or prompt-toolkit) crashes the runtime.
-COLAB_PINS = ("ipykernel==5.5.6", "ipython==7.34.0", "notebook==6.5.7", "jupyter-client==7.4.9",
-              "tornado==6.3.3", "pyzmq==24.0.1")
-COLAB_UNTOUCHABLE = {"ipykernel", "ipython", "notebook", "jupyter-client", "tornado", "pyzmq",
-                     "prompt-toolkit"}
+COLAB_UNTOUCHABLE = {*COLAB_PINS, "prompt-toolkit"}  # Colab warns that upgrading these crashes it
 
 
 def normalised(line: str) -> str:
@@ -309,11 +305,12 @@ def test_colab_install_leaves_colabs_jupyter_stack_alone(class_edition, tmp_path
     venv = tmp_path / "colab"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     python = str(venv / "bin" / "python")
-    pins = subprocess.run([python, "-m", "pip", "install", "--quiet", *COLAB_PINS],
-                          capture_output=True, text=True, timeout=900)
-    assert pins.returncode == 0, pins.stderr[-3000:]
+    pins = [f"{name}=={version}" for name, version in COLAB_PINS.items()]
+    pinned = subprocess.run([python, "-m", "pip", "install", "--quiet", *pins],
+                            capture_output=True, text=True, timeout=900)
+    assert pinned.returncode == 0, pinned.stderr[-3000:]
     report = tmp_path / "report.json"
-    # the bootstrap cell's command: `python -m pip install --quiet --editable <checkout>`
+    # the bootstrap cell's command: `python -m pip install --editable <checkout>`
     done = subprocess.run([python, "-m", "pip", "install", "--quiet", "--editable", str(class_edition),
                            "--dry-run", "--report", str(report)],
                           capture_output=True, text=True, timeout=900)

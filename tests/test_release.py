@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 import zipfile
+from dataclasses import replace
 from pathlib import Path
 
 import nbformat
@@ -14,6 +15,7 @@ import pytest
 
 from grader.collect import collect
 from grader.course import load_course
+from grader.editions.colab import ColabExtrasError, check_colab_extras
 from grader.editions.stamp import BADGE_PREFIX, stamp_notebook
 
 REPO = Path(__file__).resolve().parents[1]
@@ -117,6 +119,31 @@ def test_course_toml_errors_say_what_to_fix(tmp_path):
         load_course(tmp_path)
     with pytest.raises(FileNotFoundError, match="course.toml"):
         load_course(tmp_path / "nowhere")
+
+
+def test_release_refuses_a_colab_extra_that_would_move_colabs_jupyter(tmp_path):
+    course = copy_course(tmp_path / "course")
+    shutil.copyfile(REPO / "pyproject.toml", course / "pyproject.toml")
+    toml = course / "course.toml"
+    toml.write_text(toml.read_text().replace("[colab]\nextras = []", '[colab]\nextras = ["lab"]'))
+    done = grader_cli(course, "release")
+    assert done.returncode == 2
+    assert "the extra 'lab' would move Colab's own Jupyter packages" in done.stderr
+    assert "ipykernel 5.5.6: lab requires ipykernel>=" in done.stderr
+    assert "notebook 6.5.5: lab requires notebook>=" in done.stderr
+    assert "remove 'lab' from [colab] extras and [colab.lab_extras]" in done.stderr
+    stamped = course / "solutions" / LAB00 / NB00
+    assert notebook_json(stamped) == notebook_json(REPO / "solutions" / LAB00 / NB00), "stamped anyway"
+
+
+def test_colab_extras_accepted_are_the_editions_that_leave_colab_alone():
+    course = load_course(REPO)
+    check_colab_extras(course)  # the default course.toml
+    check_colab_extras(replace(course, lab_extras={"01_char_lstm_keras": ("keras",)}))
+    with pytest.raises(ColabExtrasError, match="the editions have no extra 'grader' .* lab, keras"):
+        check_colab_extras(replace(course, colab_extras=("grader",)))
+    with pytest.raises(ColabExtrasError, match="the extra 'lab' would move"):
+        check_colab_extras(replace(course, lab_extras={"00_getting_started": ("lab",)}))
 
 
 def test_collect_reads_a_zip_like_a_folder_and_reports_bad_notebooks(tmp_path):

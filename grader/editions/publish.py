@@ -27,7 +27,7 @@ from pathlib import Path
 
 import nbformat
 
-from ..course import EDITIONS, RELEASE, SOURCE, Course, load_course
+from ..course import EDITION_EXTRAS, EDITIONS, RELEASE, SOURCE, Course, load_course
 from ..progress import ProgressLine
 from .release import release
 from .stamp import stamp_notebook
@@ -35,7 +35,6 @@ from .stamp import stamp_notebook
 TEMPLATES = Path(__file__).resolve().parents[1] / "edition"  # grader/edition/
 MARKER = ".rnnlab-edition"
 COPIED = ("environment.yml", "environment-gpu.yml", "constraints.txt")
-PUBLISHED_EXTRAS = ("lab", "keras")
 NBGRADER_MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION",
                     "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")
 IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", ".ipynb_checkpoints", "checkpoints")
@@ -133,7 +132,8 @@ def _compare_with_fresh_release(course: Course) -> list[str]:
     with tempfile.TemporaryDirectory(prefix="rnnlab-publish-") as scratch:
         copy = Path(scratch) / "course"
         copy.mkdir()
-        shutil.copyfile(course.root / "course.toml", copy / "course.toml")
+        for name in ("course.toml", "pyproject.toml"):  # the release checks the Colab extras
+            shutil.copyfile(course.root / name, copy / name)
         shutil.copytree(course.source_dir, copy / SOURCE, ignore=IGNORED)
         fresh_course = load_course(copy)
         labs = fresh_course.labs()
@@ -171,7 +171,7 @@ def dropped_requirements(pyproject: Path) -> set[str]:
     project = tomllib.loads(pyproject.read_text())["project"]
     extras = project["optional-dependencies"]
     kept = {requirement_name(r) for r in project["dependencies"]}
-    kept |= {requirement_name(r) for name in PUBLISHED_EXTRAS for r in extras[name]}
+    kept |= {requirement_name(r) for name in EDITION_EXTRAS for r in extras[name]}
     every = {requirement_name(r) for requirements in extras.values() for r in requirements}
     return every - kept
 

@@ -1,4 +1,4 @@
-"""Release: stamp solutions/ from course.toml, then generate labs/ from it with nbgrader.
+"""Release: check the Colab extras (colab.py), stamp solutions/ from course.toml, then generate labs/.
 
 labs/ is a pure function of solutions/ and course.toml: every lab is regenerated (outputs cleared,
 solutions replaced by `raise NotImplementedError()`, hidden tests removed) and lab folders that
@@ -13,6 +13,7 @@ from collections.abc import Callable
 from .. import nbgrader_run
 from ..course import Course
 from ..gradebook import register_extra_credit
+from .colab import check_colab_extras
 from .stamp import stamp_course
 
 
@@ -29,6 +30,7 @@ def release(course: Course, labs: list[str] | None = None,
     unknown = sorted(set(labs) - set(known))
     if unknown:
         raise ValueError(f"unknown lab(s) {', '.join(unknown)}: the labs are {', '.join(known)}")
+    check_colab_extras(course)
     stamp_course(course, labs)
     course.release_dir.mkdir(exist_ok=True)
     for stale in course.release_dir.iterdir():

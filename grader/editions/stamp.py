@@ -28,20 +28,45 @@ BOOTSTRAP = '''\
 import os
 import subprocess
 import sys
+import time
 
 if "google.colab" in sys.modules:
     REPOSITORY = {repository!r}
     BRANCH = {branch!r}
     EXTRAS = {extras!r}
+    RESTART = ("Use Runtime > Restart session, then run this cell again; if it fails again, send "
+               "the lines above to the course staff.")
+
+    def course_step(title, command, advice, cwd=None):
+        """Run one set-up step with its output kept: shown (last lines) only if it fails."""
+        print(title, end=" ", flush=True)
+        started = time.monotonic()
+        done = subprocess.run(command, cwd=cwd, text=True, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT)
+        if done.returncode == 0:
+            print(f"done ({{time.monotonic() - started:.0f}} s)", flush=True)
+            return
+        print("failed. Its last lines:")
+        for line in done.stdout.splitlines()[-20:]:
+            print("    " + line)
+        print(advice, flush=True)
+        raise RuntimeError(f"the course set-up stopped: {{title.rstrip('.')}} failed "
+                           f"(exit status {{done.returncode}})")
+
     checkout = os.path.abspath(os.path.basename(REPOSITORY).removesuffix(".git"))
     if not os.path.isdir(checkout):
-        subprocess.run(["git", "clone", "--quiet", "--depth", "1", "--branch", BRANCH,
-                        REPOSITORY, checkout], check=True)
-    pip = os.environ.get("RNNLAB_PIP", f"{{sys.executable}} -m pip install --quiet").split()
-    subprocess.run([*pip, "--editable", checkout + EXTRAS], check=True)
-    subprocess.run([sys.executable, "-m", "rnnlab.build"], cwd=checkout, check=True)
+        course_step("Fetching the course...",
+                    ["git", "clone", "--quiet", "--depth", "1", "--branch", BRANCH, REPOSITORY, checkout],
+                    "Check REPOSITORY and BRANCH at the top of this cell (and that this Colab runtime "
+                    "is online), then run the cell again.")
+    pip = os.environ.get("RNNLAB_PIP", f"{{sys.executable}} -m pip install").split()
+    course_step("Installing the course's helper package...", [*pip, "--editable", checkout + EXTRAS],
+                RESTART)
+    course_step("Building the course data...", [sys.executable, "-m", "rnnlab.build"], RESTART,
+                cwd=checkout)
     if checkout not in sys.path:
         sys.path.insert(0, checkout)
+    print("The course is ready.")
 '''
 
 

@@ -151,7 +151,8 @@ def error_line(cell) -> str | None:
     """'<Error>: <message>' of the cell's first error output, or None if it raised nothing."""
     for output in cell.get("outputs", []):
         if output.get("output_type") == "error":
-            return f"{output.get('ename', 'Error')}: {output.get('evalue', '')}".splitlines()[0].strip()
+            line = f"{output.get('ename', 'Error')}: {output.get('evalue', '')}".splitlines()[0]
+            return line.strip().rstrip(":")
     return None
 
 
@@ -164,6 +165,8 @@ def first_failure_above(mine: nbformat.NotebookNode, index: int, names: list[str
         code_number += 1
         error = error_line(cell)
         if error and not is_test(cell):
+            if error.startswith("NotImplementedError"):
+                error = "NotImplementedError (an answer not written yet)"
             return f"code cell {code_number} (under '{names[position]}') raised {error}"
     return None
 

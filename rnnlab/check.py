@@ -31,7 +31,7 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
-from .judging import ProbingCells, judge, request, verdict_outputs
+from .judging import ProbingCells, is_test_cell, judge, request, verdict_outputs
 
 CELL_TIMEOUT_S = 600
 PROBE_BYTES = 16 * 2**20  # probe data accepted per test cell, as when grading
@@ -75,11 +75,6 @@ def grading(cell) -> dict:
     return cell.get("metadata", {}).get("nbgrader", {}) or {}
 
 
-def is_test(cell) -> bool:
-    meta = grading(cell)
-    return cell.cell_type == "code" and bool(meta.get("grade")) and not meta.get("solution")
-
-
 def question_names(nb: nbformat.NotebookNode) -> list[str]:
     """For each cell, the name of the question it belongs to: the last heading or bold lead
     ("**Question 2 ...**") of an explanation cell above it, without the points."""
@@ -97,13 +92,13 @@ def question_names(nb: nbformat.NotebookNode) -> list[str]:
 
 def test_sources(solution: nbformat.NotebookNode) -> dict[str, str]:
     """grade_id -> source of every test cell of ``solution``."""
-    return {grading(cell)["grade_id"]: cell.source for cell in solution.cells if is_test(cell)}
+    return {grading(cell)["grade_id"]: cell.source for cell in solution.cells if is_test_cell(cell)}
 
 
 def with_tests(mine: nbformat.NotebookNode, tests: dict[str, str]) -> list[str]:
     """Put ``tests`` into ``mine`` in place; returns the grade_ids it has no cell for."""
     for cell in mine.cells:
-        if is_test(cell) and grading(cell)["grade_id"] in tests:
+        if is_test_cell(cell) and grading(cell)["grade_id"] in tests:
             cell.source = tests[grading(cell)["grade_id"]]
     present = {grading(cell).get("grade_id") for cell in mine.cells}
     return [grade_id for grade_id in tests if grade_id not in present]
@@ -164,7 +159,7 @@ def first_failure_above(mine: nbformat.NotebookNode, index: int, names: list[str
             continue
         code_number += 1
         error = error_line(cell)
-        if error and not is_test(cell):
+        if error and not is_test_cell(cell):
             if error.startswith("NotImplementedError"):
                 error = "NotImplementedError (an answer not written yet)"
             return f"code cell {code_number} (under '{names[position]}') raised {error}"

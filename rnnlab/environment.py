@@ -65,6 +65,7 @@ class Finding:
 
 
 def in_colab() -> bool:
+    """Whether this kernel runs in Google Colab."""
     return "google.colab" in sys.modules
 
 

@@ -85,6 +85,7 @@ def kernel_problem(cell) -> str:
 
 
 def not_judged_output():
+    """The output a probing test cell keeps until its verdict: an error, so it scores nothing."""
     return nbformat.v4.new_output("error", ename=NOT_JUDGED, evalue="this test was not judged",
                                   traceback=[])
 

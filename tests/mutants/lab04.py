@@ -588,3 +588,144 @@ EQUIVALENTS = [
     dWx, dWh, db = (sum(column) for column in zip(*steps))
 """),
 ]
+
+# Answers built only from rnnlab's public functions (the glue is the least that makes them run):
+# rnnlab must hold no part of an exercise, so none of these may score.
+FROM_RNNLAB = [
+    Mutant("rnn_step_forward", "FROM_RNNLAB: rnnlab.layers_numpy.affine_forward of x and prev_h side by "
+                               "side, through rnnlab's only nonlinearity, sigmoid",
+           answer="""\
+    from rnnlab.layers_numpy import affine_forward, sigmoid
+
+    a, cache = affine_forward(np.hstack([x, prev_h]), np.vstack([Wx, Wh]), b)
+    next_h = sigmoid(a)"""),
+    Mutant("rnn_step_backward", "FROM_RNNLAB: rnnlab.gradcheck.numerical_gradient_array of "
+                                "rnn_step_forward (b read back from next_h)",
+           answer="""\
+    from rnnlab.gradcheck import numerical_gradient_array
+
+    x, prev_h, Wx, Wh, next_h = cache
+    args = [x, prev_h, Wx, Wh, (np.arctanh(next_h) - x @ Wx - prev_h @ Wh)[0]]
+
+    def gradient(i):
+        def forward(value):
+            return rnn_step_forward(*args[:i], value, *args[i + 1:])[0]
+        return numerical_gradient_array(forward, args[i].copy(), dnext_h)
+
+    dx, dprev_h, dWx, dWh, db = (gradient(i) for i in range(5))"""),
+    Mutant("rnn_step_backward", "FROM_RNNLAB: rnnlab.layers_numpy.affine_backward of x and prev_h side "
+                                "by side",
+           answer="""\
+    from rnnlab.layers_numpy import affine_backward
+
+    x, prev_h, Wx, Wh, next_h = cache
+    dxh, dW, db = affine_backward(dnext_h, (np.hstack([x, prev_h]), np.vstack([Wx, Wh])))
+    dx, dprev_h = dxh[:, :x.shape[1]], dxh[:, x.shape[1]:]
+    dWx, dWh = dW[:x.shape[1]], dW[x.shape[1]:]"""),
+    Mutant("rnn_forward", "FROM_RNNLAB: rnnlab.layers_numpy.temporal_affine_forward of the inputs",
+           answer="""\
+    from rnnlab.layers_numpy import temporal_affine_forward
+
+    h, cache = temporal_affine_forward(x, Wx, b)"""),
+    Mutant("rnn_backward", "FROM_RNNLAB: rnnlab.gradcheck.numerical_gradient_array of rnn_forward "
+                           "(its inputs read back from the cache)",
+           answer="""\
+    from rnnlab.gradcheck import numerical_gradient_array
+
+    x0, h0, Wx, Wh, h1 = cache[0]
+    args = [np.stack([step[0] for step in cache], axis=1), h0, Wx, Wh,
+            (np.arctanh(h1) - x0 @ Wx - h0 @ Wh)[0]]
+
+    def gradient(i):
+        def forward(value):
+            return rnn_forward(*args[:i], value, *args[i + 1:])[0]
+        return numerical_gradient_array(forward, args[i].copy(), dh)
+
+    dx, dh0, dWx, dWh, db = (gradient(i) for i in range(5))"""),
+    Mutant("rnn_backward", "FROM_RNNLAB: rnnlab.layers_numpy.temporal_affine_backward of the inputs",
+           answer="""\
+    from rnnlab.layers_numpy import temporal_affine_backward
+
+    x = np.stack([step[0] for step in cache], axis=1)
+    dx, dWx, db = temporal_affine_backward(dh, (x, cache[0][2]))
+    dh0, dWh = np.zeros_like(cache[0][1]), np.zeros_like(cache[0][3])"""),
+    Mutant("word_embedding_forward", "FROM_RNNLAB: rnnlab.layers_numpy.temporal_affine_forward of the "
+                                     "one-hot word ids",
+           answer="""\
+    from rnnlab.layers_numpy import temporal_affine_forward
+
+    one_hot = (x[..., None] == np.arange(len(W))).astype(W.dtype)
+    out, cache = temporal_affine_forward(one_hot, W, np.zeros(W.shape[1], dtype=W.dtype))
+    cache = (x, W.shape)"""),
+    Mutant("word_embedding_backward", "FROM_RNNLAB: rnnlab.gradcheck.numerical_gradient_array of "
+                                      "word_embedding_forward",
+           answer="""\
+    from rnnlab.gradcheck import numerical_gradient_array
+
+    x, shape = cache
+    dW = numerical_gradient_array(lambda W: word_embedding_forward(x, W)[0],
+                                  np.zeros(shape, dtype=dout.dtype), dout)"""),
+    Mutant("word_embedding_backward", "FROM_RNNLAB: rnnlab.layers_numpy.temporal_affine_backward of the "
+                                      "one-hot word ids",
+           answer="""\
+    from rnnlab.layers_numpy import temporal_affine_backward
+
+    x, shape = cache
+    one_hot = (x[..., None] == np.arange(shape[0])).astype(dout.dtype)
+    dW = temporal_affine_backward(dout, (one_hot, np.zeros(shape, dtype=dout.dtype)))[1]"""),
+    Mutant("captioning_rnn", "FROM_RNNLAB: rnnlab.layers_numpy's layers without a recurrent one (the "
+                             "projected features at every step), gradients by rnnlab.gradcheck",
+           answer="""\
+        from rnnlab.gradcheck import numerical_gradient
+
+        p = self.params
+
+        def value(_=None):
+            h0, _ = affine_forward(features, p["W_proj"], p["b_proj"])
+            h = np.repeat(h0[:, None], captions.shape[1] - 1, axis=1)
+            scores, _ = temporal_affine_forward(h, p["W_vocab"], p["b_vocab"])
+            return temporal_softmax_loss(scores, captions[:, 1:], captions[:, 1:] != self._null)[0]
+
+        loss = value()
+        for name in p:
+            grads[name] = numerical_gradient(value, p[name])"""),
+    Mutant("sample_captions", "FROM_RNNLAB: each word drawn by rnnlab.decoding.sample_probabilities "
+                              "from the scores' exponentials",
+           old="        words = np.argmax(h @ p[\"W_vocab\"] + p[\"b_vocab\"], axis=1)\n",
+           new="        from rnnlab.decoding import sample_probabilities\n\n"
+               "        scores = h @ p[\"W_vocab\"] + p[\"b_vocab\"]\n"
+               "        words = np.array([sample_probabilities(np.exp(s - s.max())) for s in scores])\n"),
+    Mutant("lstm_step_forward", "FROM_RNNLAB: rnnlab.layers_numpy.affine_forward of x and prev_h side "
+                                "by side, every gate through rnnlab's sigmoid",
+           answer="""\
+    from rnnlab.layers_numpy import affine_forward
+
+    H = prev_h.shape[1]
+    a, _ = affine_forward(np.hstack([x, prev_h]), np.vstack([Wx, Wh]), b)
+    i, f, o, g = np.split(sigmoid(a), 4, axis=1)
+    next_c = f * prev_c + i * g
+    tanh_c = np.tanh(next_c)
+    next_h = o * tanh_c
+    cache = (x, prev_h, prev_c, Wx, Wh, i, f, o, g, tanh_c)"""),
+    Mutant("forget_gate_backward", "FROM_RNNLAB: rnnlab.gradcheck.numerical_gradient_array of "
+                                   "sigmoid(a_f) * prev_c",
+           answer="""\
+    from rnnlab.gradcheck import numerical_gradient_array
+
+    da_f = numerical_gradient_array(lambda v: sigmoid(v) * prev_c, np.array(a_f, dtype=float), dc)"""),
+    Mutant("lstm_step_backward", "FROM_RNNLAB: rnnlab.layers_numpy.affine_backward of x and prev_h side "
+                                 "by side, the gates' derivatives left out",
+           answer="""\
+    from rnnlab.layers_numpy import affine_backward
+
+    x, prev_h, prev_c, Wx, Wh, i, f, o, g, tanh_c = cache
+    da = np.tile(dnext_h + dnext_c, 4)
+    dxh, dW, db = affine_backward(da, (np.hstack([x, prev_h]), np.vstack([Wx, Wh])))
+    dx, dprev_h, dprev_c = dxh[:, :x.shape[1]], dxh[:, x.shape[1]:], dnext_c * f
+    dWx, dWh = dW[:x.shape[1]], dW[x.shape[1]:]"""),
+    Mutant("lstm_forward", "FROM_RNNLAB: rnnlab.layers_numpy.temporal_affine_forward of the inputs, "
+                           "the first H outputs",
+           old=_LSTM_FORWARD_LOOP,
+           new="    cache = []\n    h = temporal_affine_forward(x, Wx, b)[0][..., :h0.shape[1]]\n"),
+]
+MUTANTS += FROM_RNNLAB

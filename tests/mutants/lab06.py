@@ -134,6 +134,41 @@ MUTANTS = [
            new="        losses.append(float(inversion_loss(pyramid(), target, k, tv_weight, range_weight, "
                "net=net)))"),
 ]
+# Answers built only from rnnlab's public functions (the glue is the least that makes them run):
+# rnnlab must hold no part of an exercise, so none of these may score.
+FROM_RNNLAB = [
+    Mutant("model_F", "FROM_RNNLAB: rnnlab.inversion.probe (module LAYER's activations of its own image)",
+           answer="""\
+    return inversion.probe(net).to(x.device)"""),
+    Mutant("reconstruct", "FROM_RNNLAB: rnnlab.training.fit on the PyramidImage, one epoch of `steps` "
+                          "batches, snapshots taken in the loss function",
+           answer="""\
+    from rnnlab.training import fit
+
+    pyramid = inversion.PyramidImage(size, seed=seed).to(target.device)
+    snapshots = {}
+
+    def loss_fn(image, step):
+        if snapshot_every and step and step % snapshot_every == 0:
+            snapshots[step] = image().detach()
+        return inversion_loss(image(), target, k, tv_weight, range_weight, net=net)
+
+    history = fit(pyramid, loss_fn, torch.optim.Adam(pyramid.parameters(), lr=lr), range(steps), 1,
+                  progress=False)
+    with torch.no_grad():
+        snapshots[steps] = pyramid()
+        return pyramid(), history["step_loss"], snapshots"""),
+]
+MUTANTS += FROM_RNNLAB
+
+# Exercises that no rnnlab function relates to, and why.
+NO_RELATED_HELPER = {
+    "total_variation": "rnnlab measures no smoothness of an image: inversion has SSIM (two images "
+                       "compared) and the pyramid image, vision only normalisation",
+    "inversion_loss": "rnnlab compares no activations with a target: inversion.load_incognito checks a "
+                      "network on a probe image inside and returns the target only; SSIM needs the "
+                      "photo, which the lab does not have",
+}
 EQUIVALENTS = [
     Equivalent("model_F", "a loop over the modules that stops after module k",
                answer="""\

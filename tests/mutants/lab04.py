@@ -599,20 +599,6 @@ FROM_RNNLAB = [
 
     a, cache = affine_forward(np.hstack([x, prev_h]), np.vstack([Wx, Wh]), b)
     next_h = sigmoid(a)"""),
-    Mutant("rnn_step_backward", "FROM_RNNLAB: rnnlab.gradcheck.numerical_gradient_array of "
-                                "rnn_step_forward (b read back from next_h)",
-           answer="""\
-    from rnnlab.gradcheck import numerical_gradient_array
-
-    x, prev_h, Wx, Wh, next_h = cache
-    args = [x, prev_h, Wx, Wh, (np.arctanh(next_h) - x @ Wx - prev_h @ Wh)[0]]
-
-    def gradient(i):
-        def forward(value):
-            return rnn_step_forward(*args[:i], value, *args[i + 1:])[0]
-        return numerical_gradient_array(forward, args[i].copy(), dnext_h)
-
-    dx, dprev_h, dWx, dWh, db = (gradient(i) for i in range(5))"""),
     Mutant("rnn_step_backward", "FROM_RNNLAB: rnnlab.layers_numpy.affine_backward of x and prev_h side "
                                 "by side",
            answer="""\
@@ -627,21 +613,6 @@ FROM_RNNLAB = [
     from rnnlab.layers_numpy import temporal_affine_forward
 
     h, cache = temporal_affine_forward(x, Wx, b)"""),
-    Mutant("rnn_backward", "FROM_RNNLAB: rnnlab.gradcheck.numerical_gradient_array of rnn_forward "
-                           "(its inputs read back from the cache)",
-           answer="""\
-    from rnnlab.gradcheck import numerical_gradient_array
-
-    x0, h0, Wx, Wh, h1 = cache[0]
-    args = [np.stack([step[0] for step in cache], axis=1), h0, Wx, Wh,
-            (np.arctanh(h1) - x0 @ Wx - h0 @ Wh)[0]]
-
-    def gradient(i):
-        def forward(value):
-            return rnn_forward(*args[:i], value, *args[i + 1:])[0]
-        return numerical_gradient_array(forward, args[i].copy(), dh)
-
-    dx, dh0, dWx, dWh, db = (gradient(i) for i in range(5))"""),
     Mutant("rnn_backward", "FROM_RNNLAB: rnnlab.layers_numpy.temporal_affine_backward of the inputs",
            answer="""\
     from rnnlab.layers_numpy import temporal_affine_backward
@@ -649,46 +620,35 @@ FROM_RNNLAB = [
     x = np.stack([step[0] for step in cache], axis=1)
     dx, dWx, db = temporal_affine_backward(dh, (x, cache[0][2]))
     dh0, dWh = np.zeros_like(cache[0][1]), np.zeros_like(cache[0][3])"""),
+    # The ids as a one-hot input would score, here and in the backward pass: one_hot(x) @ W is W[x],
+    # so that glue is the lookup itself, and the layer adds only a matrix product.
     Mutant("word_embedding_forward", "FROM_RNNLAB: rnnlab.layers_numpy.temporal_affine_forward of the "
-                                     "one-hot word ids",
+                                     "word ids as one input feature",
            answer="""\
     from rnnlab.layers_numpy import temporal_affine_forward
 
-    one_hot = (x[..., None] == np.arange(len(W))).astype(W.dtype)
-    out, cache = temporal_affine_forward(one_hot, W, np.zeros(W.shape[1], dtype=W.dtype))
+    out, cache = temporal_affine_forward(x[..., None].astype(W.dtype), W[:1], np.zeros(W.shape[1]))
     cache = (x, W.shape)"""),
-    Mutant("word_embedding_backward", "FROM_RNNLAB: rnnlab.gradcheck.numerical_gradient_array of "
-                                      "word_embedding_forward",
-           answer="""\
-    from rnnlab.gradcheck import numerical_gradient_array
-
-    x, shape = cache
-    dW = numerical_gradient_array(lambda W: word_embedding_forward(x, W)[0],
-                                  np.zeros(shape, dtype=dout.dtype), dout)"""),
     Mutant("word_embedding_backward", "FROM_RNNLAB: rnnlab.layers_numpy.temporal_affine_backward of the "
-                                      "one-hot word ids",
+                                      "word ids as one input feature",
            answer="""\
     from rnnlab.layers_numpy import temporal_affine_backward
 
     x, shape = cache
-    one_hot = (x[..., None] == np.arange(shape[0])).astype(dout.dtype)
-    dW = temporal_affine_backward(dout, (one_hot, np.zeros(shape, dtype=dout.dtype)))[1]"""),
+    dw = temporal_affine_backward(dout, (x[..., None].astype(dout.dtype), np.zeros((1, shape[1]))))[1]
+    dW = np.repeat(dw, shape[0], axis=0)"""),
     Mutant("captioning_rnn", "FROM_RNNLAB: rnnlab.layers_numpy's layers without a recurrent one (the "
-                             "projected features at every step), gradients by rnnlab.gradcheck",
+                             "projected features at every step) and their backward passes",
            answer="""\
-        from rnnlab.gradcheck import numerical_gradient
-
         p = self.params
-
-        def value(_=None):
-            h0, _ = affine_forward(features, p["W_proj"], p["b_proj"])
-            h = np.repeat(h0[:, None], captions.shape[1] - 1, axis=1)
-            scores, _ = temporal_affine_forward(h, p["W_vocab"], p["b_vocab"])
-            return temporal_softmax_loss(scores, captions[:, 1:], captions[:, 1:] != self._null)[0]
-
-        loss = value()
-        for name in p:
-            grads[name] = numerical_gradient(value, p[name])"""),
+        h0, proj_cache = affine_forward(features, p["W_proj"], p["b_proj"])
+        h = np.repeat(h0[:, None], captions.shape[1] - 1, axis=1)
+        scores, vocab_cache = temporal_affine_forward(h, p["W_vocab"], p["b_vocab"])
+        loss, dscores = temporal_softmax_loss(scores, captions[:, 1:], captions[:, 1:] != self._null)
+        dh, grads["W_vocab"], grads["b_vocab"] = temporal_affine_backward(dscores, vocab_cache)
+        _, grads["W_proj"], grads["b_proj"] = affine_backward(dh.sum(axis=1), proj_cache)
+        for name in ("W_embed", "Wx", "Wh", "b"):
+            grads[name] = np.zeros_like(p[name])"""),
     Mutant("sample_captions", "FROM_RNNLAB: each word drawn by rnnlab.decoding.sample_probabilities "
                               "from the scores' exponentials",
            old="        words = np.argmax(h @ p[\"W_vocab\"] + p[\"b_vocab\"], axis=1)\n",
@@ -707,12 +667,12 @@ FROM_RNNLAB = [
     tanh_c = np.tanh(next_c)
     next_h = o * tanh_c
     cache = (x, prev_h, prev_c, Wx, Wh, i, f, o, g, tanh_c)"""),
-    Mutant("forget_gate_backward", "FROM_RNNLAB: rnnlab.gradcheck.numerical_gradient_array of "
-                                   "sigmoid(a_f) * prev_c",
+    Mutant("forget_gate_backward", "FROM_RNNLAB: rnnlab.layers_numpy.sigmoid of a_f for the gate's "
+                                   "derivative",
            answer="""\
-    from rnnlab.gradcheck import numerical_gradient_array
+    from rnnlab.layers_numpy import sigmoid
 
-    da_f = numerical_gradient_array(lambda v: sigmoid(v) * prev_c, np.array(a_f, dtype=float), dc)"""),
+    da_f = dc * prev_c * sigmoid(a_f)"""),
     Mutant("lstm_step_backward", "FROM_RNNLAB: rnnlab.layers_numpy.affine_backward of x and prev_h side "
                                  "by side, the gates' derivatives left out",
            answer="""\

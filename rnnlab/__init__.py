@@ -13,7 +13,6 @@ Modules (import what you need, e.g. ``from rnnlab import text``):
   gradcheck  gradient checks: how far an analytic gradient is from a numerical one
   layers_numpy  NumPy affine, temporal affine and temporal softmax layers (lab 04)
   solver     a NumPy minibatch trainer: SGD/Adam, learning-rate decay, loss history (lab 04)
-  training   a small torch fit loop
   vision     images, ImageNet normalisation, pretrained-weight resolution
   plotting   loss curves and captioned image grids
   captioning mirrored captions, cached encoder features, caption scores (lab 05)

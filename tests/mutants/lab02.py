@@ -265,47 +265,25 @@ FROM_RNNLAB = [
     probs = np.zeros(z.size)
     probs[np.argsort(z)[::-1]] = heights
     return probs"""),
-    Mutant("readTextData", "FROM_RNNLAB: the vocabulary of rnnlab.text.Vocabulary.build, the arrays "
-                           "the inputs and targets of rnnlab.batching.one_hot_pairs (the whole text as "
-                           "one sequence) cut into batch_size rows",
+    Mutant("readTextData", "FROM_RNNLAB: the vocabulary of rnnlab.text.Vocabulary.build, the text's ids "
+                           "as one sequence and the same shifted by one",
            answer="""\
-    from rnnlab.batching import one_hot_pairs
     from rnnlab.text import Vocabulary
 
     vocab = Vocabulary.build([words])
     int_to_vocab, vocab_to_int, n_vocab = dict(enumerate(vocab.itos)), dict(vocab.stoi), len(vocab)
-    x, y, _ = one_hot_pairs([vocab.encode(words)], n_vocab + 2, n_vocab, n_vocab + 1)
-    in_text = x[0].argmax(axis=1).astype(np.int64)[1:].reshape(batch_size, -1)
-    out_text = y[0].argmax(axis=1).astype(np.int64)[:-1].reshape(batch_size, -1)"""),
-    Mutant("get_batches", "FROM_RNNLAB: the rows of rnnlab.batching.LengthBucketedBatches, its one-hot "
-                          "rows turned back into ids",
-           answer="""\
-    from rnnlab.batching import LengthBucketedBatches
-
-    top = int(max(in_text.max(), out_text.max())) + 1
-    for x, y, _ in LengthBucketedBatches(list(in_text), top + 2, top, top + 1, batch_size=len(in_text),
-                                         shuffle=False):
-        yield x.argmax(axis=2)[:, 1:seq_size + 1], y.argmax(axis=2)[:, :seq_size]"""),
-    Mutant("train_step", "FROM_RNNLAB: rnnlab.training.fit for one epoch of the one batch, with "
-                         "clip_norm, the hidden state kept from the loss function",
-           answer="""\
-    from rnnlab.training import fit
-
-    kept = {}
-
-    def loss_fn(model, batch):
-        logits, kept["hidden"] = model(batch[0], hidden)
-        return criterion(logits.reshape(-1, logits.shape[-1]), batch[1].reshape(-1))
-
-    history = fit(net, loss_fn, optimizer, [(x, y)], 1, clip_norm=clip_norm, progress=False)
-    return history["train_loss"][0], detach_hidden(kept["hidden"])"""),
+    ids = np.array(vocab.encode(words), dtype=np.int64)
+    in_text, out_text = ids[None, :-1], ids[None, 1:]"""),
 ]
 MUTANTS += FROM_RNNLAB
 
 # Exercises that no rnnlab function relates to, and why.
 NO_RELATED_HELPER = {
-    "rnn_forward": "a torch module's forward pass: rnnlab holds no torch layer or model, only the "
-                   "training loop tried on train_step",
+    "train_step": "one optimisation step of a torch model: rnnlab has no training loop (rnnlab.training.fit, "
+                  "used by no lab, scored full marks here and was removed)",
+    "get_batches": "column windows of two id arrays: rnnlab.batching pads one-hot caption batches for "
+                   "Keras (lab 01), whose one-hot rows of the whole lyrics would not even fit in memory",
+    "rnn_forward": "a torch module's forward pass: rnnlab holds no torch layer or model",
     "lstm": "the layers and the zero state of a torch LSTM model: rnnlab builds no torch layer, model "
             "or hidden state",
 }

@@ -202,20 +202,6 @@ def validation_loss(model, criterion, loader, device):
 # Answers built only from rnnlab's public functions (the glue is the least that makes them run):
 # rnnlab must hold no part of an exercise, so none of these may score.
 FROM_RNNLAB = [
-    Mutant("train_rnn_model", "FROM_RNNLAB: rnnlab.training.fit with its validation, clip_norm 5",
-           answer="""\
-    from rnnlab.training import fit
-
-    model.to(device)
-
-    def loss_fn(net, batch):
-        captions = batch[1].to(device)
-        scores, _ = net(captions[:-1])
-        return criterion(scores.reshape(-1, scores.shape[-1]), captions[1:].reshape(-1))
-
-    history = fit(model, loss_fn, optimizer, train_loader, n_epochs, val_batches=val_loader,
-                  clip_norm=5.0, progress=False)
-    return {"train_loss": history["train_loss"], "val_loss": history["val_loss"]}"""),
     Mutant("image_captioning_model", "FROM_RNNLAB: the images encoded by rnnlab.captioning.encode_in_batches",
            old="        image_embedding = self.encoder(images).unsqueeze(0)",
            new="        from rnnlab.captioning import encode_in_batches\n\n"
@@ -234,6 +220,8 @@ MUTANTS += FROM_RNNLAB
 
 # Exercises that no rnnlab function relates to, and why.
 NO_RELATED_HELPER = {
+    "train_rnn_model": "training and validation epochs of a torch model: rnnlab has no training loop "
+                       "(rnnlab.training.fit, used by no lab, answered lab 02's train_step and was removed)",
     "parameter_count": "a formula of three sizes: rnnlab counts the parameters of no model",
     "lstm_model": "one torch layer swapped for another: rnnlab holds no torch layer or model",
 }

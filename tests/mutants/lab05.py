@@ -235,15 +235,6 @@ FROM_RNNLAB = [
                "tokens = torch.tensor([[sample_probabilities(s.softmax(0))] for s in "
                "self.linear_layer(hidden_variables[:, -1])],\n"
                "                                  device=input_features.device)")),
-    Mutant("train_step", "FROM_RNNLAB: rnnlab.training.fit for one epoch of the one batch",
-           answer="""\
-    from rnnlab.training import fit
-
-    def loss_fn(_, batch):
-        targets = pack_padded_sequence(captions[:, 1:], [n - 1 for n in lengths], batch_first=True).data
-        return criterion(decoder(encoder(images)[owners], captions, lengths), targets)
-
-    return fit(decoder, loss_fn, optimizer, [None], 1, progress=False)["train_loss"][0]"""),
     Mutant("beam_search", "FROM_RNNLAB: one caption drawn token by token with "
                           "rnnlab.decoding.sample_probabilities",
            answer="""\
@@ -261,6 +252,12 @@ FROM_RNNLAB = [
     return caption"""),
 ]
 MUTANTS += FROM_RNNLAB
+
+# Exercises that no rnnlab function relates to, and why.
+NO_RELATED_HELPER = {
+    "train_step": "one optimisation step of an encoder and a decoder: rnnlab has no training loop "
+                  "(rnnlab.training.fit, used by no lab, answered lab 02's train_step and was removed)",
+}
 
 EQUIVALENTS = [
     Equivalent("collate_function", "pad_sequence and a stable argsort on the lengths",

@@ -140,29 +140,13 @@ FROM_RNNLAB = [
     Mutant("model_F", "FROM_RNNLAB: rnnlab.inversion.probe (module LAYER's activations of its own image)",
            answer="""\
     return inversion.probe(net).to(x.device)"""),
-    Mutant("reconstruct", "FROM_RNNLAB: rnnlab.training.fit on the PyramidImage, one epoch of `steps` "
-                          "batches, snapshots taken in the loss function",
-           answer="""\
-    from rnnlab.training import fit
-
-    pyramid = inversion.PyramidImage(size, seed=seed).to(target.device)
-    snapshots = {}
-
-    def loss_fn(image, step):
-        if snapshot_every and step and step % snapshot_every == 0:
-            snapshots[step] = image().detach()
-        return inversion_loss(image(), target, k, tv_weight, range_weight, net=net)
-
-    history = fit(pyramid, loss_fn, torch.optim.Adam(pyramid.parameters(), lr=lr), range(steps), 1,
-                  progress=False)
-    with torch.no_grad():
-        snapshots[steps] = pyramid()
-        return pyramid(), history["step_loss"], snapshots"""),
 ]
 MUTANTS += FROM_RNNLAB
 
 # Exercises that no rnnlab function relates to, and why.
 NO_RELATED_HELPER = {
+    "reconstruct": "Adam on the PyramidImage that the exercise asks for: rnnlab has no optimisation loop "
+                   "(rnnlab.training.fit, used by no lab, answered lab 02's train_step and was removed)",
     "total_variation": "rnnlab measures no smoothness of an image: inversion has SSIM (two images "
                        "compared) and the pyramid image, vision only normalisation",
     "inversion_loss": "rnnlab compares no activations with a target: inversion.load_incognito checks a "

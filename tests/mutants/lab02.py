@@ -282,7 +282,7 @@ NO_RELATED_HELPER = {
     "train_step": "one optimisation step of a torch model: rnnlab has no training loop (rnnlab.training.fit, "
                   "used by no lab, scored full marks here and was removed)",
     "get_batches": "column windows of two id arrays: rnnlab.batching pads one-hot caption batches for "
-                   "Keras (lab 01), whose one-hot rows of the whole lyrics would not even fit in memory",
+                   "Keras (lab 01), and importing it (Keras) in this lab's kernel killed the kernel",
     "rnn_forward": "a torch module's forward pass: rnnlab holds no torch layer or model",
     "lstm": "the layers and the zero state of a torch LSTM model: rnnlab builds no torch layer, model "
             "or hidden state",

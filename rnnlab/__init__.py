@@ -10,10 +10,9 @@ Modules (import what you need, e.g. ``from rnnlab import text``):
   diagrams   explanatory figures: RNN wirings, next-word targets, top-k sampling with the lab's
              own probabilities (lab 02)
   metrics    BLEU, perplexity, exact caption truth on shapes scenes
-  gradcheck  numerical gradients and relative error
+  gradcheck  gradient checks: how far an analytic gradient is from a numerical one
   layers_numpy  NumPy affine, temporal affine and temporal softmax layers (lab 04)
   solver     a NumPy minibatch trainer: SGD/Adam, learning-rate decay, loss history (lab 04)
-  training   a small torch fit loop
   vision     images, ImageNet normalisation, pretrained-weight resolution
   plotting   loss curves and captioned image grids
   captioning mirrored captions, cached encoder features, caption scores (lab 05)

@@ -1,4 +1,8 @@
-"""Numerical gradients (centred differences) and relative error, for checking backward passes."""
+"""Gradient checks for backward passes: how far an analytic gradient is from centred differences.
+
+Only the error comes back, never the numerical gradient itself: it checks a backward pass, it
+cannot stand in for one.
+"""
 
 from __future__ import annotations
 
@@ -15,44 +19,32 @@ def rel_error(x, y) -> float:
     return float(np.max(np.abs(x - y) / np.maximum(1e-8, np.abs(x) + np.abs(y))))
 
 
-def numerical_gradient(f: Callable[[np.ndarray], float], x: np.ndarray, h: float = 1e-5) -> np.ndarray:
-    """Gradient of a scalar function f at x by centred differences; x is changed and restored.
+def gradient_error(f: Callable[[np.ndarray], object], x: np.ndarray, grad, df=None,
+                   h: float = 1e-5) -> float:
+    """``rel_error`` between an analytic gradient and the centred-difference gradient of f at x.
 
-    x: float array of any shape; returns an array of the same shape.
+    f:    x -> a scalar (df None), or x -> an array whose sum(f(x) * df) is differentiated
+    x:    float array of any shape; changed during the check and restored
+    grad: the analytic gradient to check, shaped like x
+    df:   the upstream gradient, shaped like f(x), for an array-valued f
     """
-    _check_float(x)
-    grad = np.zeros_like(x)
-    for ix in np.ndindex(x.shape):
-        old = x[ix]
-        x[ix] = old + h
-        plus = f(x)
-        x[ix] = old - h
-        minus = f(x)
-        x[ix] = old
-        grad[ix] = (plus - minus) / (2 * h)
-    return grad
-
-
-def numerical_gradient_array(f: Callable[[np.ndarray], np.ndarray], x: np.ndarray,
-                             df: np.ndarray, h: float = 1e-5) -> np.ndarray:
-    """Gradient of sum(f(x) * df) w.r.t. x, for an array-valued f and upstream gradient df.
-
-    x:  float array, any shape (changed and restored); df: same shape as f(x).
-    returns: array shaped like x.
-    """
-    _check_float(x)
-    grad = np.zeros_like(x)
-    for ix in np.ndindex(x.shape):
-        old = x[ix]
-        x[ix] = old + h
-        plus = np.array(f(x), copy=True)
-        x[ix] = old - h
-        minus = np.array(f(x), copy=True)
-        x[ix] = old
-        grad[ix] = np.sum((plus - minus) * df) / (2 * h)
-    return grad
-
-
-def _check_float(x: np.ndarray) -> None:
     if not isinstance(x, np.ndarray) or x.dtype.kind != "f":
-        raise TypeError("numerical gradients need a float numpy array (integers cannot move by h)")
+        raise TypeError("gradient checks need a float numpy array (integers cannot move by h)")
+    grad = np.asarray(grad)
+    if grad.shape != x.shape:
+        raise ValueError(f"the gradient has shape {grad.shape}, the input {x.shape}: they must match")
+
+    def value() -> float:
+        out = f(x)
+        return float(out) if df is None else float(np.sum(np.asarray(out) * df))
+
+    numeric = np.zeros_like(x)
+    for ix in np.ndindex(x.shape):
+        old = x[ix]
+        x[ix] = old + h
+        plus = value()
+        x[ix] = old - h
+        minus = value()
+        x[ix] = old
+        numeric[ix] = (plus - minus) / (2 * h)
+    return rel_error(grad, numeric)

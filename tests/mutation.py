@@ -26,6 +26,12 @@ A lab module::
         Equivalent("parameter_count", "counted with a loop over named parameters", answer="..."),
     ]
     GRADER_SAMPLE = 0                          # optional: which mutant the real grader also grades
+    FROM_RNNLAB = [                            # answers built only from rnnlab's public functions,
+        Mutant("parameter_count", "FROM_RNNLAB: ...", answer="..."),  # also in MUTANTS: none may score
+    ]
+    NO_RELATED_HELPER = {                      # exercises no rnnlab function relates to, and why
+        "lstm_model": "rnnlab builds no torch model",
+    }
 
 A variant changes one answer cell of the *solution* notebook: ``old``/``new`` substitute text that
 must occur exactly once in the cell; ``answer`` (indented as in the cell) replaces everything
@@ -213,6 +219,28 @@ class Plan:
                                 f"{equivalents} equivalents (at least {MIN_MUTANTS} and "
                                 f"{MIN_EQUIVALENTS} needed)")
         return problems
+
+
+def rnnlab_problems(module: ModuleType, the_plan: Plan) -> list[str]:
+    """Autograded exercises that neither have a FROM_RNNLAB mutant (one in MUTANTS, so that it runs)
+    nor say in NO_RELATED_HELPER why no rnnlab function relates to them; and stray entries."""
+    tried = getattr(module, "FROM_RNNLAB", [])
+    unrelated = getattr(module, "NO_RELATED_HELPER", {})
+    problems = [f"{the_plan.name}: FROM_RNNLAB {v.label} is not a Mutant listed in MUTANTS"
+                for v in tried if not isinstance(v, Mutant) or v not in module.MUTANTS]
+    problems += [f"{the_plan.name}: NO_RELATED_HELPER[{grade_id!r}] is not an autograded exercise, or "
+                 "gives no reason" for grade_id, why in unrelated.items()
+                 if grade_id not in the_plan.autograded or not why.strip()]
+    for grade_id in the_plan.autograded:
+        mutants = sum(v.cell == grade_id for v in tried)
+        if not mutants and grade_id not in unrelated:
+            problems.append(f"{the_plan.name}: exercise {grade_id!r} has no FROM_RNNLAB mutant: write "
+                            "one per rnnlab function that looks related, or say in NO_RELATED_HELPER "
+                            "why none does")
+        if mutants and grade_id in unrelated:
+            problems.append(f"{the_plan.name}: exercise {grade_id!r} has FROM_RNNLAB mutants yet is in "
+                            "NO_RELATED_HELPER")
+    return problems
 
 
 def _meta(cell) -> dict:

@@ -4,6 +4,9 @@ Runs the mutation suite described in ``tests/mutation.py`` (read its docstring f
 ``tests/mutants/labNN.py`` and how a lab is judged):
   - ``test_lab_module_is_complete[labNN]``: the module applies to the solution notebook (no stale
     variant) and every autograded exercise has enough mutants and equivalents (no kernel, fast);
+  - ``test_every_exercise_tried_with_rnnlab_alone[labNN]``: every autograded exercise has a
+    FROM_RNNLAB mutant (an answer built only from rnnlab's public functions: the fast path must
+    kill it) or a NO_RELATED_HELPER reason (no kernel, fast);
   - ``test_mutants_killed_equivalents_full_marks[labNN]``: the fast path, one kernel per lab under
     the ``grading`` profile; prints the lab's table with ``-s``;
   - ``test_every_lab_has_a_mutation_module``: fails listing the labs without a module;
@@ -48,6 +51,13 @@ GRADER_TIMEOUT_S = 1500
 def test_lab_module_is_complete(name):
     the_plan = mutation.plan(mutation.load(name))
     problems = the_plan.coverage_problems()
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_every_exercise_tried_with_rnnlab_alone(name):
+    module = mutation.load(name)
+    problems = mutation.rnnlab_problems(module, mutation.plan(module))
     assert not problems, "\n".join(problems)
 
 

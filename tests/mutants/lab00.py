@@ -103,6 +103,17 @@ MUTANTS = [
            old="np.asarray(scores, dtype=float) / temperature",
            new="np.asarray(scores, dtype=float) / temperature**2"),
 ]
+
+# No answer from rnnlab is tried here, though one scores: rnnlab.layers_numpy.temporal_softmax_loss,
+# lab 04's given loss, returns the softmax minus the one-hot target as its gradient, so adding the
+# target back gives the softmax. The gradient of a softmax loss is that, whatever computes it, and
+# scipy.special.softmax and torch.softmax are in every environment anyway: nothing to remove.
+NO_RELATED_HELPER = {
+    "softmax": "temporal_softmax_loss (lab 04's given loss) yields the softmax through its gradient, as "
+               "any softmax loss's gradient does; scipy.special.softmax and torch.softmax are installed "
+               "anyway (see above)",
+}
+
 EQUIVALENTS = [
     Equivalent("softmax", "a loop over the rows of a 2-D view",
                answer="""\

@@ -117,8 +117,25 @@ FROM_RNNLAB = [
         inference_model.layers[0].reset_state()
     probs = inference_model.predict_on_batch(one_hot_char(vocab[START], len(vocab)))[0]
     return vocab.token(sample_probabilities(probs, rng))"""),
+    Mutant("q2_top_first", "FROM_RNNLAB: k draws of rnnlab.decoding.sample_probabilities from the first "
+                           "prediction, with their probabilities",
+           answer="""\
+    from rnnlab.decoding import sample_probabilities
+
+    inference_model.layers[0].reset_state()
+    probs = np.asarray(inference_model.predict_on_batch(one_hot_char(vocab[START], len(vocab))))[0]
+    rng = np.random.default_rng(0)
+    drawn = [sample_probabilities(probs, rng) for _ in range(k)]
+    return [(vocab.token(i), float(probs[i])) for i in drawn]"""),
 ]
 MUTANTS += FROM_RNNLAB
+
+# Exercises that no rnnlab function relates to, and why.
+NO_RELATED_HELPER = {
+    "q5_pretrained": "building Keras models and loading their weights: rnnlab builds no Keras model and "
+                     "loads no weights (the notebook's build_training_model, build_inference_model and "
+                     "copy_weights do)",
+}
 
 EQUIVALENTS = [
     Equivalent("q2_top_first", "a sort over (probability, character) pairs, float32 probabilities,"

@@ -265,8 +265,28 @@ FROM_RNNLAB = [
     probs = np.zeros(z.size)
     probs[np.argsort(z)[::-1]] = heights
     return probs"""),
+    Mutant("readTextData", "FROM_RNNLAB: the vocabulary of rnnlab.text.Vocabulary.build, the text's ids "
+                           "as one sequence and the same shifted by one",
+           answer="""\
+    from rnnlab.text import Vocabulary
+
+    vocab = Vocabulary.build([words])
+    int_to_vocab, vocab_to_int, n_vocab = dict(enumerate(vocab.itos)), dict(vocab.stoi), len(vocab)
+    ids = np.array(vocab.encode(words), dtype=np.int64)
+    in_text, out_text = ids[None, :-1], ids[None, 1:]"""),
 ]
 MUTANTS += FROM_RNNLAB
+
+# Exercises that no rnnlab function relates to, and why.
+NO_RELATED_HELPER = {
+    "train_step": "one optimisation step of a torch model: rnnlab has no training loop (rnnlab.training.fit, "
+                  "used by no lab, scored full marks here and was removed)",
+    "get_batches": "column windows of two id arrays: rnnlab.batching pads one-hot caption batches for "
+                   "Keras (lab 01), and importing it (Keras) in this lab's kernel killed the kernel",
+    "rnn_forward": "a torch module's forward pass: rnnlab holds no torch layer or model",
+    "lstm": "the layers and the zero state of a torch LSTM model: rnnlab builds no torch layer, model "
+            "or hidden state",
+}
 
 EQUIVALENTS = [
     Equivalent("readTextData", "most_common and a loop over the rows",

@@ -199,6 +199,33 @@ def validation_loss(model, criterion, loader, device):
            old="nn.LSTM(embed_size, hidden_size)", new="nn.LSTM(embed_size, hidden_size, num_layers=2)"),
 ]
 
+# Answers built only from rnnlab's public functions (the glue is the least that makes them run):
+# rnnlab must hold no part of an exercise, so none of these may score.
+FROM_RNNLAB = [
+    Mutant("image_captioning_model", "FROM_RNNLAB: the images encoded by rnnlab.captioning.encode_in_batches",
+           old="        image_embedding = self.encoder(images).unsqueeze(0)",
+           new="        from rnnlab.captioning import encode_in_batches\n\n"
+               "        image_embedding = encode_in_batches(self.encoder, images,\n"
+               "                                            progress=False).unsqueeze(0)"),
+    Mutant("captioner_parameter_count", "FROM_RNNLAB: the parameters of rnnlab.vision.pretrained_model's "
+                                        "ResNet-18, plus the text generator's",
+           answer="""\
+    from rnnlab import vision
+
+    resnet, _ = vision.pretrained_model("resnet18")
+    return (sum(p.numel() for p in resnet.parameters())
+            + text_generator_parameter_count(vocab_size, embed_size, hidden_size))"""),
+]
+MUTANTS += FROM_RNNLAB
+
+# Exercises that no rnnlab function relates to, and why.
+NO_RELATED_HELPER = {
+    "train_rnn_model": "training and validation epochs of a torch model: rnnlab has no training loop "
+                       "(rnnlab.training.fit, used by no lab, answered lab 02's train_step and was removed)",
+    "parameter_count": "a formula of three sizes: rnnlab counts the parameters of no model",
+    "lstm_model": "one torch layer swapped for another: rnnlab holds no torch layer or model",
+}
+
 EQUIVALENTS = [
     Equivalent("parameter_count", "factorised formula",
                answer="""\

@@ -588,3 +588,104 @@ EQUIVALENTS = [
     dWx, dWh, db = (sum(column) for column in zip(*steps))
 """),
 ]
+
+# Answers built only from rnnlab's public functions (the glue is the least that makes them run):
+# rnnlab must hold no part of an exercise, so none of these may score.
+FROM_RNNLAB = [
+    Mutant("rnn_step_forward", "FROM_RNNLAB: rnnlab.layers_numpy.affine_forward of x and prev_h side by "
+                               "side, through rnnlab's only nonlinearity, sigmoid",
+           answer="""\
+    from rnnlab.layers_numpy import affine_forward, sigmoid
+
+    a, cache = affine_forward(np.hstack([x, prev_h]), np.vstack([Wx, Wh]), b)
+    next_h = sigmoid(a)"""),
+    Mutant("rnn_step_backward", "FROM_RNNLAB: rnnlab.layers_numpy.affine_backward of x and prev_h side "
+                                "by side",
+           answer="""\
+    from rnnlab.layers_numpy import affine_backward
+
+    x, prev_h, Wx, Wh, next_h = cache
+    dxh, dW, db = affine_backward(dnext_h, (np.hstack([x, prev_h]), np.vstack([Wx, Wh])))
+    dx, dprev_h = dxh[:, :x.shape[1]], dxh[:, x.shape[1]:]
+    dWx, dWh = dW[:x.shape[1]], dW[x.shape[1]:]"""),
+    Mutant("rnn_forward", "FROM_RNNLAB: rnnlab.layers_numpy.temporal_affine_forward of the inputs",
+           answer="""\
+    from rnnlab.layers_numpy import temporal_affine_forward
+
+    h, cache = temporal_affine_forward(x, Wx, b)"""),
+    Mutant("rnn_backward", "FROM_RNNLAB: rnnlab.layers_numpy.temporal_affine_backward of the inputs",
+           answer="""\
+    from rnnlab.layers_numpy import temporal_affine_backward
+
+    x = np.stack([step[0] for step in cache], axis=1)
+    dx, dWx, db = temporal_affine_backward(dh, (x, cache[0][2]))
+    dh0, dWh = np.zeros_like(cache[0][1]), np.zeros_like(cache[0][3])"""),
+    # The ids as a one-hot input would score, here and in the backward pass: one_hot(x) @ W is W[x],
+    # so that glue is the lookup itself, and the layer adds only a matrix product.
+    Mutant("word_embedding_forward", "FROM_RNNLAB: rnnlab.layers_numpy.temporal_affine_forward of the "
+                                     "word ids as one input feature",
+           answer="""\
+    from rnnlab.layers_numpy import temporal_affine_forward
+
+    out, cache = temporal_affine_forward(x[..., None].astype(W.dtype), W[:1], np.zeros(W.shape[1]))
+    cache = (x, W.shape)"""),
+    Mutant("word_embedding_backward", "FROM_RNNLAB: rnnlab.layers_numpy.temporal_affine_backward of the "
+                                      "word ids as one input feature",
+           answer="""\
+    from rnnlab.layers_numpy import temporal_affine_backward
+
+    x, shape = cache
+    dw = temporal_affine_backward(dout, (x[..., None].astype(dout.dtype), np.zeros((1, shape[1]))))[1]
+    dW = np.repeat(dw, shape[0], axis=0)"""),
+    Mutant("captioning_rnn", "FROM_RNNLAB: rnnlab.layers_numpy's layers without a recurrent one (the "
+                             "projected features at every step) and their backward passes",
+           answer="""\
+        p = self.params
+        h0, proj_cache = affine_forward(features, p["W_proj"], p["b_proj"])
+        h = np.repeat(h0[:, None], captions.shape[1] - 1, axis=1)
+        scores, vocab_cache = temporal_affine_forward(h, p["W_vocab"], p["b_vocab"])
+        loss, dscores = temporal_softmax_loss(scores, captions[:, 1:], captions[:, 1:] != self._null)
+        dh, grads["W_vocab"], grads["b_vocab"] = temporal_affine_backward(dscores, vocab_cache)
+        _, grads["W_proj"], grads["b_proj"] = affine_backward(dh.sum(axis=1), proj_cache)
+        for name in ("W_embed", "Wx", "Wh", "b"):
+            grads[name] = np.zeros_like(p[name])"""),
+    Mutant("sample_captions", "FROM_RNNLAB: each word drawn by rnnlab.decoding.sample_probabilities "
+                              "from the scores' exponentials",
+           old="        words = np.argmax(h @ p[\"W_vocab\"] + p[\"b_vocab\"], axis=1)\n",
+           new="        from rnnlab.decoding import sample_probabilities\n\n"
+               "        scores = h @ p[\"W_vocab\"] + p[\"b_vocab\"]\n"
+               "        words = np.array([sample_probabilities(np.exp(s - s.max())) for s in scores])\n"),
+    Mutant("lstm_step_forward", "FROM_RNNLAB: rnnlab.layers_numpy.affine_forward of x and prev_h side "
+                                "by side, every gate through rnnlab's sigmoid",
+           answer="""\
+    from rnnlab.layers_numpy import affine_forward
+
+    H = prev_h.shape[1]
+    a, _ = affine_forward(np.hstack([x, prev_h]), np.vstack([Wx, Wh]), b)
+    i, f, o, g = np.split(sigmoid(a), 4, axis=1)
+    next_c = f * prev_c + i * g
+    tanh_c = np.tanh(next_c)
+    next_h = o * tanh_c
+    cache = (x, prev_h, prev_c, Wx, Wh, i, f, o, g, tanh_c)"""),
+    Mutant("forget_gate_backward", "FROM_RNNLAB: rnnlab.layers_numpy.sigmoid of a_f for the gate's "
+                                   "derivative",
+           answer="""\
+    from rnnlab.layers_numpy import sigmoid
+
+    da_f = dc * prev_c * sigmoid(a_f)"""),
+    Mutant("lstm_step_backward", "FROM_RNNLAB: rnnlab.layers_numpy.affine_backward of x and prev_h side "
+                                 "by side, the gates' derivatives left out",
+           answer="""\
+    from rnnlab.layers_numpy import affine_backward
+
+    x, prev_h, prev_c, Wx, Wh, i, f, o, g, tanh_c = cache
+    da = np.tile(dnext_h + dnext_c, 4)
+    dxh, dW, db = affine_backward(da, (np.hstack([x, prev_h]), np.vstack([Wx, Wh])))
+    dx, dprev_h, dprev_c = dxh[:, :x.shape[1]], dxh[:, x.shape[1]:], dnext_c * f
+    dWx, dWh = dW[:x.shape[1]], dW[x.shape[1]:]"""),
+    Mutant("lstm_forward", "FROM_RNNLAB: rnnlab.layers_numpy.temporal_affine_forward of the inputs, "
+                           "the first H outputs",
+           old=_LSTM_FORWARD_LOOP,
+           new="    cache = []\n    h = temporal_affine_forward(x, Wx, b)[0][..., :h0.shape[1]]\n"),
+]
+MUTANTS += FROM_RNNLAB

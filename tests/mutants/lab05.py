@@ -203,6 +203,62 @@ SAMPLE_LOOP = """\
             sampled_indices.append(tokens)
         return torch.cat(sampled_indices, dim=1)"""
 
+# Answers built only from rnnlab's public functions (the glue is the least that makes them run):
+# rnnlab must hold no part of an exercise, so none of these may score.
+FROM_RNNLAB = [
+    Mutant("collate_function", "FROM_RNNLAB: the captions padded by rnnlab.batching.one_hot_pairs, its "
+                               "one-hot targets turned back into ids",
+           answer="""\
+    from rnnlab.batching import one_hot_pairs
+
+    images = torch.stack([image for image, _ in data_batch])
+    captions = [caption.tolist() for _, captions in data_batch for caption in captions]
+    owners = torch.tensor([row for row, (_, captions) in enumerate(data_batch) for _ in captions])
+    top = max(max(caption) for caption in captions) + 1
+    _, y, weights = one_hot_pairs(captions, top + 2, top, top + 1)
+    ids = y.argmax(axis=2)[:, :-1]
+    padded = torch.from_numpy(np.where(ids < top, ids, PAD))
+    return images, padded, [int(w) - 1 for w in weights.sum(axis=1)], owners"""),
+    Mutant("cnn_model", "FROM_RNNLAB: the feature maps of rnnlab.captioning.encode_in_batches",
+           answer="""\
+        from rnnlab.captioning import encode_in_batches
+
+        feature_maps = encode_in_batches(self.resnet_module, input_images, progress=False)
+        return self.batch_norm(self.linear_layer(self.pool(feature_maps).flatten(1)))"""),
+    Mutant("lstm_model", "FROM_RNNLAB: sample() draws each token with rnnlab.decoding.sample_probabilities",
+           old=SAMPLE_LOOP,
+           new=SAMPLE_LOOP.replace(
+               "        sampled_indices = []\n",
+               "        from rnnlab.decoding import sample_probabilities\n\n"
+               "        sampled_indices = []\n").replace(
+               "tokens = self.linear_layer(hidden_variables[:, -1]).argmax(dim=1, keepdim=True)",
+               "tokens = torch.tensor([[sample_probabilities(s.softmax(0))] for s in "
+               "self.linear_layer(hidden_variables[:, -1])],\n"
+               "                                  device=input_features.device)")),
+    Mutant("beam_search", "FROM_RNNLAB: one caption drawn token by token with "
+                          "rnnlab.decoding.sample_probabilities",
+           answer="""\
+    from rnnlab.decoding import sample_probabilities
+
+    feature, states = feature.view(1, -1), None
+    token, caption = decoder.start_id, []
+    for _ in range(decoder.max_seq_len):
+        step = decoder.step_inputs(feature, torch.tensor([[token]], device=feature.device))
+        hidden, states = decoder.lstm_layer(step, states)
+        token = sample_probabilities(decoder.linear_layer(hidden[:, 0])[0].softmax(-1))
+        caption.append(token)
+        if token == END:
+            break
+    return caption"""),
+]
+MUTANTS += FROM_RNNLAB
+
+# Exercises that no rnnlab function relates to, and why.
+NO_RELATED_HELPER = {
+    "train_step": "one optimisation step of an encoder and a decoder: rnnlab has no training loop "
+                  "(rnnlab.training.fit, used by no lab, answered lab 02's train_step and was removed)",
+}
+
 EQUIVALENTS = [
     Equivalent("collate_function", "pad_sequence and a stable argsort on the lengths",
                answer="""\

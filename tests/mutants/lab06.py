@@ -134,6 +134,25 @@ MUTANTS = [
            new="        losses.append(float(inversion_loss(pyramid(), target, k, tv_weight, range_weight, "
                "net=net)))"),
 ]
+# Answers built only from rnnlab's public functions (the glue is the least that makes them run):
+# rnnlab must hold no part of an exercise, so none of these may score.
+FROM_RNNLAB = [
+    Mutant("model_F", "FROM_RNNLAB: rnnlab.inversion.probe (module LAYER's activations of its own image)",
+           answer="""\
+    return inversion.probe(net).to(x.device)"""),
+]
+MUTANTS += FROM_RNNLAB
+
+# Exercises that no rnnlab function relates to, and why.
+NO_RELATED_HELPER = {
+    "reconstruct": "Adam on the PyramidImage that the exercise asks for: rnnlab has no optimisation loop "
+                   "(rnnlab.training.fit, used by no lab, answered lab 02's train_step and was removed)",
+    "total_variation": "rnnlab measures no smoothness of an image: inversion has SSIM (two images "
+                       "compared) and the pyramid image, vision only normalisation",
+    "inversion_loss": "rnnlab compares no activations with a target: inversion.load_incognito checks a "
+                      "network on a probe image inside and returns the target only; SSIM needs the "
+                      "photo, which the lab does not have",
+}
 EQUIVALENTS = [
     Equivalent("model_F", "a loop over the modules that stops after module k",
                answer="""\

@@ -5,39 +5,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
-from rnnlab import plotting, training, vision  # noqa: E402
-
-
-def _regression_batches(n=64, batch=16):
-    g = torch.Generator().manual_seed(0)
-    x = torch.randn(n, 3, generator=g)
-    y = x @ torch.tensor([[1.0], [-2.0], [0.5]])
-    return [(x[i : i + batch], y[i : i + batch]) for i in range(0, n, batch)]
-
-
-def _mse(model, batch):
-    x, y = batch
-    return torch.nn.functional.mse_loss(model(x), y)
-
-
-def test_fit_lowers_the_loss_and_records_history():
-    torch.manual_seed(0)
-    model = torch.nn.Linear(3, 1)
-    batches = _regression_batches()
-    opt = torch.optim.SGD(model.parameters(), lr=0.1)
-    history = training.fit(model, _mse, opt, batches, epochs=5, val_batches=batches,
-                           clip_norm=1.0, progress=False)
-    assert len(history["step_loss"]) == 20 and len(history["val_loss"]) == 5
-    assert history["train_loss"][-1] < 0.2 * history["train_loss"][0]
-
-
-def test_fit_rejects_empty_data_and_zero_epochs():
-    model = torch.nn.Linear(3, 1)
-    opt = torch.optim.SGD(model.parameters(), lr=0.1)
-    with pytest.raises(ValueError, match="empty"):
-        training.fit(model, _mse, opt, [], epochs=1, progress=False)
-    with pytest.raises(ValueError, match="epochs"):
-        training.fit(model, _mse, opt, _regression_batches(), epochs=0, progress=False)
+from rnnlab import plotting, vision  # noqa: E402
 
 
 def test_normalize_and_denormalize_are_inverse():

@@ -2,7 +2,8 @@
 
   class       (default) the student notebooks (labs/), the helper package without the self-check,
               data/ (lyrics, weights, README), the environment files, a pyproject.toml without the
-              grader, a student README, docs/students.md and a Makefile whose `make lab` works there
+              grader, a student README, docs/students.md, a Makefile whose `make lab` works there
+              and jupyter/, the settings that `make lab` gives JupyterLab (nbgrader's student tools)
   self-study  the class edition plus `python -m rnnlab.check <lab>` (the full tests of a lab run on
               one's own notebook) and the worked solutions in solutions/
 
@@ -77,6 +78,7 @@ def publish(course: Course, dest: Path | str, edition: str = "class") -> Path:
         write_worked_solutions(course, dest / SOURCE)
     (dest / "Makefile").write_text(makefile)
     shutil.copyfile(TEMPLATES / "gitignore", dest / ".gitignore")
+    shutil.copytree(TEMPLATES / "jupyter", dest / "jupyter")
     for lab in course.labs():
         for folder in (RELEASE, SOURCE):
             for path in sorted((dest / folder / lab).glob("*.ipynb")):

@@ -1,5 +1,6 @@
 """Headless Chromium for the browser tests: Debian's /usr/bin/chromium through /usr/bin/chromedriver
-(selenium downloads no browser), with Chromium's own calls past loopback (updates, sync) turned off."""
+(selenium downloads no browser), which resolves no host name but loopback's: a page's image or
+script from elsewhere (a lab's Colab badge) fails at once, nothing leaves the machine."""
 
 from __future__ import annotations
 
@@ -23,7 +24,8 @@ def start_chromium(profile: Path):
     options.binary_location = str(CHROMIUM)
     for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--disable-dev-shm-usage", "--window-size=1280,800", f"--user-data-dir={profile}"):
+                 "--disable-dev-shm-usage", "--window-size=1280,800", f"--user-data-dir={profile}",
+                 "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost"):
         options.add_argument(flag)
     driver = webdriver.Chrome(options=options, service=Service(str(CHROMEDRIVER)))
     driver.set_page_load_timeout(30)

@@ -282,6 +282,17 @@ def dry_run(folder: Path, target: str, *variables: str) -> list[list[str]]:
     return [shlex.split(line) for line in done.stdout.replace("\\\n", " ").splitlines()]
 
 
+def test_torch_index_reaches_pip_as_an_extra_index_and_no_setting_adds_none(class_edition):
+    """TORCH_INDEX=URL (laptops: PyTorch's CPU-only builds) gives pip --extra-index-url URL."""
+    def install(*variables: str) -> list[str]:
+        return next(c for c in dry_run(class_edition, "setup", *variables) if "-e" in c)
+
+    plain = install()
+    assert plain == [".venv/bin/pip", "install", "--quiet", "-c", "constraints.txt", "-e", ".[lab,keras]"]
+    url = "https://download.pytorch.org/whl/cpu"
+    assert install(f"TORCH_INDEX={url}") == [*plain[:5], "--extra-index-url", url, *plain[5:]]
+
+
 def test_only_the_editions_jupyterlab_gets_the_students_settings(class_edition):
     """The edition's `make lab` points JupyterLab at its jupyter/ settings; the instructors' keeps
     nbgrader's instructor tools (no such settings)."""

@@ -1,6 +1,9 @@
 # RNN Labs, the instructors' repository: `make lab` to study, `make test` to check everything.
 # The set-up and `make lab` are the students' editions' Makefile, included here.
 EXTRAS := lab,keras,grader,dev,scale
+# The instructors' JupyterLab keeps nbgrader's instructor tools (create assignment, formgrader); the
+# editions' shows students only theirs (grader/edition/jupyter/): make lab LAB_CONFIG=grader/edition/jupyter
+LAB_CONFIG :=
 include grader/edition/Makefile
 PYTEST_ARGS ?= --durations=15
 GRADE_ARGS ?=

@@ -1,5 +1,5 @@
-"""Shared fixtures: the repository root, a small shapes dataset and the published students'
-editions, each built once per session."""
+"""Shared fixtures: the repository root, a small shapes dataset, the published students' editions,
+each built once per session, and a headless Chromium per test module."""
 
 from __future__ import annotations
 
@@ -47,3 +47,13 @@ def self_study_edition(tmp_path_factory) -> Path:
 
     dest = tmp_path_factory.mktemp("editions") / "rnn-labs-self-study"
     return publish(load_course(REPO), dest, "self-study")
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    """Headless Chromium (tests/chromium.py) for one test module; mark the module needs_chromium."""
+    from chromium import start_chromium
+
+    driver = start_chromium(tmp_path_factory.mktemp("chromium-profile"))
+    yield driver
+    driver.quit()

@@ -26,17 +26,15 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from chromium import needs_chromium
 
 REPO = Path(__file__).resolve().parents[1]
 LAB = "00_getting_started"
 NOTEBOOK = "getting_started.ipynb"
-CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
 TOKEN = "browser-test-token-7f3a"
 WAIT_S = 2  # how long a page is given for its payloads to act
 
-pytestmark = pytest.mark.skipif(
-    not (CHROMIUM.exists() and CHROMEDRIVER.exists()),
-    reason="needs Chromium and its driver (Debian: apt-get install chromium chromium-driver)")
+pytestmark = needs_chromium  # the browser fixture: tests/conftest.py
 
 
 def payload_js(name: str, port: int) -> str:
@@ -198,26 +196,6 @@ def policy_only_server(course, server):
     started = serve(command, cwd=folder, env={**with_venv_path(os.environ), "JUPYTER_TOKEN": TOKEN})
     yield started
     stop(started)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--disable-dev-shm-usage"):
-        options.add_argument(flag)
-    profile = Path(os.environ.get("TMPDIR", "/tmp")) / f"chromium-profile-{os.getpid()}"
-    options.add_argument(f"--user-data-dir={profile}")
-    driver = webdriver.Chrome(options=options, service=Service(str(CHROMEDRIVER)))
-    driver.set_page_load_timeout(30)
-    yield driver
-    driver.quit()
-    shutil.rmtree(profile, ignore_errors=True)
 
 
 def ran(driver) -> list[str]:

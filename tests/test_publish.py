@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -25,7 +26,8 @@ from grader.editions.stamp import BADGE_PREFIX
 REPO = Path(__file__).resolve().parents[1]
 LAB00 = "00_getting_started"
 CLASS_TREE = {".gitignore", ".rnnlab-edition", "Makefile", "README.md", "constraints.txt", "data",
-              "docs", "environment-gpu.yml", "environment.yml", "labs", "pyproject.toml", "rnnlab"}
+              "docs", "environment-gpu.yml", "environment.yml", "jupyter", "labs", "pyproject.toml",
+              "rnnlab"}
 SHORTEST_ANSWER_LINE = 12  # shorter lines ("return x", "else:") prove nothing
 BLOCK = 3  # an answer leaks when BLOCK of its consecutive meaningful lines appear in a file
 COLAB_UNTOUCHABLE = {*COLAB_PINS, "prompt-toolkit"}  # Colab warns that upgrading these crashes it
@@ -294,6 +296,36 @@ def test_class_edition_sets_itself_up_serves_jupyterlab_and_runs_to_each_first_e
                           capture_output=True, text=True, timeout=900, cwd=copy,
                           env={**env, "RNNLAB_PROFILE": "test"})
     assert done.returncode == 0, done.stdout + done.stderr[-3000:]
+
+
+def dry_run(folder: Path, target: str, *variables: str) -> list[list[str]]:
+    """The commands `make -n target` would run in ``folder``, each split into words (settings
+    of a `make` that runs the tests left out)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
+    done = subprocess.run(["make", "--no-print-directory", "-n", target, *variables], cwd=folder,
+                          capture_output=True, text=True, check=True, timeout=60, env=env)
+    return [shlex.split(line) for line in done.stdout.replace("\\\n", " ").splitlines()]
+
+
+def test_torch_index_reaches_pip_as_an_extra_index_and_no_setting_adds_none(class_edition):
+    """TORCH_INDEX=URL (laptops: PyTorch's CPU-only builds) gives pip --extra-index-url URL."""
+    def install(*variables: str) -> list[str]:
+        return next(c for c in dry_run(class_edition, "setup", *variables) if "-e" in c)
+
+    plain = install()
+    assert plain == [".venv/bin/pip", "install", "--quiet", "-c", "constraints.txt", "-e", ".[lab,keras]"]
+    url = "https://download.pytorch.org/whl/cpu"
+    assert install(f"TORCH_INDEX={url}") == [*plain[:5], "--extra-index-url", url, *plain[5:]]
+
+
+def test_only_the_editions_jupyterlab_gets_the_students_settings(class_edition):
+    """The edition's `make lab` points JupyterLab at its jupyter/ settings; the instructors' keeps
+    nbgrader's instructor tools (no such settings)."""
+    edition = dry_run(class_edition, "lab")[-1]
+    assert edition[0] == f"JUPYTER_CONFIG_PATH={class_edition / 'jupyter'}" and "jupyterlab" in edition
+    assert (class_edition / "jupyter" / "labconfig" / "page_config.json").is_file()
+    instructors = dry_run(REPO, "lab")[-1]
+    assert "jupyterlab" in instructors and not any("JUPYTER_CONFIG_PATH" in w for w in instructors)
 
 
 def test_colab_install_leaves_colabs_jupyter_stack_alone(class_edition, tmp_path):

@@ -3,7 +3,8 @@
   class       (default) the student notebooks (labs/), the helper package (with its self-check,
               `make check LAB=03`: the visible tests, judged as the grader judges), data/ (lyrics,
               weights, README), the environment files, a pyproject.toml without the grader, a
-              student README, docs/students.md and a Makefile whose `make lab` works there
+              student README, docs/students.md, a Makefile whose `make lab` works there and jupyter/,
+              the settings that `make lab` gives JupyterLab (no nbgrader instructor tools)
   self-study  the class edition plus the worked solutions in solutions/, which give the
               self-check every lab's full tests (visible and hidden)
 
@@ -73,6 +74,7 @@ def publish(course: Course, dest: Path | str, edition: str = "class") -> Path:
         write_worked_solutions(course, dest / SOURCE)
     shutil.copyfile(TEMPLATES / "Makefile", dest / "Makefile")
     shutil.copyfile(TEMPLATES / "gitignore", dest / ".gitignore")
+    shutil.copytree(TEMPLATES / "jupyter", dest / "jupyter")
     for lab in course.labs():
         for folder in (RELEASE, SOURCE):
             for path in sorted((dest / folder / lab).glob("*.ipynb")):

@@ -15,6 +15,7 @@ import numpy as np
 SIZE = 448  # pixels; the lab shrinks it to 224 and 64 (rnnlab.inversion.preprocess)
 _GRAIN_SEED = 6
 TEXTURE = 0.2  # relative amplitude of the surface detail
+CONTRAST = 1.3  # stretch of every colour about mid-grey
 
 
 def _mix(image: np.ndarray, mask: np.ndarray, colour) -> None:
@@ -80,28 +81,28 @@ def render(size: int = SIZE) -> np.ndarray:
     # the lighthouse: a tapered white tower with two red bands, a gallery, a lit lantern, a cap
     base_y, top_y, centre = 0.56, 0.2, 0.36
     height = np.clip((base_y - y) / (base_y - top_y), 0, 1)
-    half_width = 0.045 - 0.018 * height
+    half_width = 0.07 - 0.025 * height
     tower = _edge(np.abs(x - centre) - half_width, soft) * _edge(top_y - y, soft) * _edge(y - base_y, soft)
-    shade = (0.7 + 0.3 * np.clip((x - centre) / 0.045 + 0.5, 0, 1))[..., None]  # lit from the right
+    shade = (0.7 + 0.3 * np.clip((x - centre) / 0.07 + 0.5, 0, 1))[..., None]  # lit from the right
     bands = ((height > 0.3) & (height < 0.45)) | ((height > 0.65) & (height < 0.8))
     wall = np.where(bands[..., None], [0.75, 0.1, 0.1], [0.95, 0.94, 0.9]) * shade
     _mix(image, tower, wall)
-    gallery = _edge(np.abs(x - centre) - 0.038, soft) * _edge(np.abs(y - top_y) - 0.008, soft)
+    gallery = _edge(np.abs(x - centre) - 0.06, soft) * _edge(np.abs(y - top_y) - 0.008, soft)
     _mix(image, gallery, [0.1, 0.1, 0.12])
-    lantern = _edge(np.abs(x - centre) - 0.022, soft) * _edge(np.abs(y - (top_y - 0.035)) - 0.027, soft)
+    lantern = _edge(np.abs(x - centre) - 0.035, soft) * _edge(np.abs(y - (top_y - 0.035)) - 0.027, soft)
     _mix(image, lantern, [1.0, 0.9, 0.45])
     _mix(image, 0.5 * np.exp(-((np.hypot(x - centre, y - top_y + 0.035) / 0.07) ** 2)), [1.0, 0.95, 0.6])
-    cap = _edge(np.abs(x - centre) - 0.03 * np.clip((y - top_y + 0.09) / 0.03, 0, 1), soft)
+    cap = _edge(np.abs(x - centre) - 0.045 * np.clip((y - top_y + 0.09) / 0.03, 0, 1), soft)
     _mix(image, cap * _edge(np.abs(y - (top_y - 0.075)) - 0.015, soft), [0.55, 0.08, 0.08])
 
     # the keeper's house to the right of the tower: white walls, a red roof, a dark door
-    house_l, house_r, house_top, house_bottom = 0.44, 0.56, 0.5, 0.585
+    house_l, house_r, house_top, house_bottom = 0.47, 0.6, 0.5, 0.585
     walls = (_edge(np.abs(x - (house_l + house_r) / 2) - (house_r - house_l) / 2, soft)
              * _edge(np.abs(y - (house_top + house_bottom) / 2) - (house_bottom - house_top) / 2, soft))
     _mix(image, walls, np.array([0.92, 0.88, 0.8]) * shade)
-    roof = _edge(np.abs(x - 0.5) * 0.6 - (y - 0.45), soft) * _edge(y - house_top, soft)
+    roof = _edge(np.abs(x - 0.535) * 0.6 - (y - 0.45), soft) * _edge(y - house_top, soft)
     _mix(image, roof, [0.7, 0.18, 0.12])
-    door = _edge(np.abs(x - 0.52) - 0.011, soft) * _edge(np.abs(y - 0.565) - 0.02, soft)
+    door = _edge(np.abs(x - 0.555) - 0.011, soft) * _edge(np.abs(y - 0.565) - 0.02, soft)
     _mix(image, door, [0.25, 0.15, 0.1])
 
     # the tree on the left: a brown trunk and a round, leafy crown darker away from the sun
@@ -112,9 +113,10 @@ def render(size: int = SIZE) -> np.ndarray:
     crown = np.array([0.12, 0.3, 0.1]) * (1 + 0.6 * np.clip((x - 0.05) / 0.15, 0, 1))[..., None]
     _mix(image, _edge(crown_d, soft), crown + 0.07 * leaves[..., None])
 
-    # surface detail everywhere (leaves, ripples, weathering), as a photo has it: without it the
-    # picture is so smooth that a blank grey image scores a higher SSIM than a good reconstruction
+    # surface detail everywhere (leaves, ripples, weathering) and a photo's contrast: without them
+    # the picture is so smooth that a blank grey image scores an SSIM close to a good reconstruction's
     detail = sum(_smooth_noise(rng, size, cells) / octave for octave, cells in enumerate((16, 32, 64), 1))
     image *= 1 + TEXTURE * detail[..., None]
+    image = 0.5 + CONTRAST * (image - 0.5)
     image += 0.025 * rng.standard_normal((size, size, 1))  # film grain
     return (np.clip(image, 0, 1) * 255).round().astype(np.uint8)

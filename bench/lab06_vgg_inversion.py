@@ -1,15 +1,15 @@
-"""Lab 06: reconstructing the hidden photo from the activations of the seeded VGG-16.
+"""Lab 06: reconstructing the hidden picture from the activations of the seeded VGG-16.
 
 Runs the solution notebook end to end under the full profile: its wall time and the SSIMs it
-prints (the puzzle's reconstruction from module 19 at 224 pixels against the hidden photo, and a
+prints (the puzzle's reconstruction from module 19 at 224 pixels against the hidden picture, and a
 blank image's; then, on the cat of the depth study: by depth, a blank and an unrelated photo, with
 and without the TV prior). Then, in this process, seconds per Adam step of the lab's loss at 224
 and 64 pixels, and the original puzzle's configuration (activation loss only, from random noise,
 constant learning rate) for the same number of steps at 224 pixels, module 19: its SSIM against
-the hidden photo and its seconds per step. Every figure comes from the seeded VGG-16
+the hidden picture and its seconds per step. Every figure comes from the seeded VGG-16
 (``rnnlab.inversion.seeded_features``), the network of the shipped target.
 
-Instructors only: the hidden photo is named here (see docs/lab06_photo.md).
+Instructors only: the hidden picture is drawn here (grader/lab06_scene.py, docs/lab06_photo.md).
 """
 
 from __future__ import annotations
@@ -21,16 +21,14 @@ import time
 from pathlib import Path
 
 import nbformat
-import numpy as np
 import torch
-from matplotlib import cbook
 from nbclient import NotebookClient
-from PIL import Image
 
+from grader import lab06_scene
 from rnnlab import inversion
 
 NOTEBOOK = Path(__file__).resolve().parent.parent / "solutions/06_vgg_inversion/vgg_inversion.ipynb"
-FINAL = re.compile(r"SSIM of the module-19 reconstruction \((\d+) px, (\d+) steps\): ([\d.]+) "
+FINAL = re.compile(r"SSIM of the module-19 reconstruction with the hidden picture \((\d+) px\): ([\d.]+) "
                    r"\(a blank grey image: ([\d.]+)\)")
 BASELINES = re.compile(r"SSIM against the cat \((\d+) px\): a blank image ([\d.]+), "
                        r"an unrelated photo ([\d.]+)")
@@ -58,8 +56,8 @@ def _run_notebook() -> tuple[float, dict]:
                       for out in cell.get("outputs", []) if out.get("output_type") == "stream")
     figures = {}
     if found := FINAL.search(printed):
-        figures[f"full_ssim_layer19_{found[1]}px_{found[2]}_steps"] = float(found[3])
-        figures[f"full_ssim_blank_{found[1]}px"] = float(found[4])
+        figures[f"full_ssim_layer19_{found[1]}px_{_full_steps()}_steps"] = float(found[2])
+        figures[f"full_ssim_blank_{found[1]}px"] = float(found[3])
     if found := BASELINES.search(printed):
         figures[f"full_ssim_cat_blank_{found[1]}px"] = float(found[2])
         figures[f"full_ssim_cat_unrelated_{found[1]}px"] = float(found[3])
@@ -102,13 +100,7 @@ def _reconstruct(features, target, size: int, steps: int, priors: bool) -> tuple
         if priors:
             schedule.step()
     seconds = (time.perf_counter() - start) / steps
-    return inversion.ssim(x.detach(), inversion.preprocess(_hidden_photo(), size)), seconds
-
-
-def _hidden_photo() -> np.ndarray:
-    """The puzzle's photo, which the shipped target was computed from (tests/test_inversion.py)."""
-    with cbook.get_sample_data("grace_hopper.jpg") as file:
-        return np.asarray(Image.open(file).convert("RGB"))
+    return inversion.ssim(x.detach(), inversion.preprocess(lab06_scene.render(), size)), seconds
 
 
 def run() -> dict:

@@ -1,8 +1,8 @@
-"""rnnlab.inversion: lab 06's shipped target (it matches the hidden photo through the seeded VGG-16,
+"""rnnlab.inversion: lab 06's shipped target (it matches the hidden picture through the seeded VGG-16,
 and load refuses other networks), the seeded network, and the helpers.
 
-Instructors only: this file names the hidden photo (see docs/lab06_photo.md). Rewrite the target
-after changing the photo, the layer or the sizes with::
+Instructors only: this file draws the hidden picture (grader/lab06_scene.py, docs/lab06_photo.md).
+Rewrite the target after changing the picture, the layer or the sizes with::
 
     .venv/bin/python tests/test_inversion.py --write
 """
@@ -15,34 +15,31 @@ import sys
 import numpy as np
 import pytest
 import torch
-from PIL import Image
 
+from grader import lab06_scene
 from rnnlab import inversion
 from rnnlab.vision import pretrained_model, weights_file
 
 # Relative L2 distance allowed between the shipped target and one recomputed now: the float16
-# storage rounds by about 2e-4; a different photo, size or network gives 0.3 or more.
+# storage rounds by about 2e-4; a different picture, size or network gives 0.3 or more.
 STORAGE_TOLERANCE = 2e-3
 
 
-def hidden_photo() -> np.ndarray:
-    """The puzzle's photo: Grace Hopper's US Navy portrait (public domain) in matplotlib's sample data."""
-    from matplotlib import cbook
-
-    with cbook.get_sample_data("grace_hopper.jpg") as file:
-        return np.asarray(Image.open(file).convert("RGB"))
+def hidden_picture() -> np.ndarray:
+    """The puzzle's picture, (448, 448, 3) uint8: a lighthouse scene drawn by grader/lab06_scene.py."""
+    return lab06_scene.render()
 
 
 def compute_target(features: torch.nn.Module, sizes=inversion.TARGET_SIZES) -> dict[int, torch.Tensor]:
-    """Module LAYER's activations of the hidden photo at each size: {size: (1, 512, size/8, size/8)}."""
-    photo = hidden_photo()
+    """Module LAYER's activations of the hidden picture at each size: {size: (1, 512, size/8, size/8)}."""
+    photo = hidden_picture()
     with torch.no_grad():
         return {size: features[: inversion.LAYER + 1](inversion.preprocess(photo, size))
                 for size in sizes}
 
 
 def write_target() -> None:
-    """Recompute the shipped target file from the photo with the seeded network."""
+    """Recompute the shipped target file from the picture with the seeded network."""
     features = inversion.seeded_features()
     path = inversion.target_path()
     inversion.save_target(path, compute_target(features), features)
@@ -67,7 +64,7 @@ def _relative(a: torch.Tensor, b: torch.Tensor) -> float:
     return float((a - b).norm() / b.norm())
 
 
-def test_shipped_target_is_the_hidden_photo_through_the_seeded_network(features):
+def test_shipped_target_is_the_hidden_picture_through_the_seeded_network(features):
     record = inversion.describe()
     assert record["layer"] == 19 and record["sizes"] == sorted(inversion.TARGET_SIZES)
     assert f"weights={inversion.fingerprint(features)}" in record["record"]
@@ -75,7 +72,7 @@ def test_shipped_target_is_the_hidden_photo_through_the_seeded_network(features)
         shipped = inversion.load_incognito(features, size)
         assert shipped.dtype == torch.float32 and shipped.shape == (1, 512, size // 8, size // 8)
         assert _relative(shipped, expected) < STORAGE_TOLERANCE, (
-            f"the shipped {size}-px target is not the photo's: run `python tests/test_inversion.py --write`")
+            f"the shipped {size}-px target is not the picture's: rerun tests/test_inversion.py --write")
 
 
 def test_shipped_target_holds_activations_only_and_is_small():
@@ -147,7 +144,7 @@ def test_save_target_round_trip(tmp_path, features):
     assert _relative(inversion.load_incognito(features, 32, tmp_path), x) < STORAGE_TOLERANCE
 
 
-def test_student_facing_files_do_not_name_the_photo():
+def test_student_facing_files_do_not_name_the_picture():
     from pathlib import Path
 
     repo = Path(__file__).resolve().parent.parent
@@ -155,8 +152,8 @@ def test_student_facing_files_do_not_name_the_photo():
                *sorted((repo / "labs" / "06_vgg_inversion").glob("*.ipynb"))]
     for path in student:
         text = path.read_text().lower()
-        for word in ("hopper", "grace", "sample_data", "get_sample_data", "navy"):
-            assert word not in text, f"{path.relative_to(repo)} gives the photo away: {word!r}"
+        for word in ("lighthouse", "lab06_scene", "headland", "sunset", "keeper"):
+            assert word not in text, f"{path.relative_to(repo)} gives the picture away: {word!r}"
 
 
 def test_preprocess_shapes_normalisation_and_bad_inputs():
@@ -174,13 +171,13 @@ def test_preprocess_shapes_normalisation_and_bad_inputs():
 
 
 def test_ssim_and_display_helpers():
-    image = inversion.preprocess(hidden_photo(), 32)
+    image = inversion.preprocess(hidden_picture(), 32)
     picture = inversion.to_display(image)
     assert picture.shape == (32, 32, 3) and picture.min() >= 0 and picture.max() <= 1
     assert inversion.ssim(image, image) == pytest.approx(1.0)
     assert inversion.ssim(torch.zeros_like(image), image) < 0.5
     with pytest.raises(ValueError, match="same shape"):
-        inversion.ssim(image, inversion.preprocess(hidden_photo(), 64))
+        inversion.ssim(image, inversion.preprocess(hidden_picture(), 64))
     with pytest.raises(ValueError, match="one image at a time"):
         inversion.to_display(torch.zeros(2, 3, 8, 8))
 

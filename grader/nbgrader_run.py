@@ -15,6 +15,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from .sandbox import judge_policy
+
 AUTOGRADE_STEPS = [
     "grader.pipeline.execute.ProbingExecute",
     "grader.pipeline.judge.JudgeTests",
@@ -85,7 +87,7 @@ def course_config(
                                       "output_limit": grading["output_kb_per_cell"] * 1024}
     if policy:
         config["SandboxedKernelManager"] = {"policy": policy, "runtime_root": runtime_root}
-        config["JudgeTests"] = {"policy": policy, "runtime_root": runtime_root}
+        config["JudgeTests"] = {"policy": judge_policy(policy), "runtime_root": runtime_root}
     config.update(late_penalty or {})
     return config
 

@@ -245,6 +245,18 @@ def default_policy(limits: dict[str, int], uid: int | None) -> dict:
     }
 
 
+# What the judge may read besides the kernel's view: the code that draws hidden test data (lab
+# 06's picture, docs/lab06_photo.md). The student's kernel never sees it; the judge runs after the
+# kernel is gone, in a sandbox of its own, and no student code runs there.
+JUDGE_ONLY = ("grader/__init__.py", "grader/lab06_scene.py")
+
+
+def judge_policy(policy: dict) -> dict:
+    """``policy`` (default_policy's) with the judge-only files readable as well."""
+    checkout = Path(__file__).resolve().parent.parent
+    return {**policy, "readable": [*policy["readable"], *(str(checkout / name) for name in JUDGE_ONLY)]}
+
+
 @lru_cache(maxsize=None)
 def imported_rnnlab() -> Path:
     """The folder ``import rnnlab`` finds for a kernel, which gets no PYTHONPATH: asked of an

@@ -36,12 +36,15 @@ def course(tmp_path):
     return root
 
 
-def run_sandboxed(code: str, course: Path, *args: str, mode: str | None = None, **limits):
-    """Run ``python -c code`` in the sandbox; its working folder is <course>/../work."""
+def run_sandboxed(code: str, course: Path, *args: str, mode: str | None = None, judge: bool = False,
+                  **limits):
+    """Run ``python -c code`` in the sandbox (the kernel's, or with ``judge`` the judge's); its
+    working folder is <course>/../work."""
     workdir = course.parent / "work"
     workdir.mkdir(exist_ok=True)
     rundir = tempfile.mkdtemp(prefix="sbx")
     policy = sandbox.default_policy({**GRADING_DEFAULTS, **limits}, UID)
+    policy = sandbox.judge_policy(policy) if judge else policy
     if mode:
         policy["mode"] = mode
     if policy["uid"] is not None:
@@ -75,6 +78,16 @@ def test_course_files_are_hidden_but_the_package_and_data_are_readable(course):
     assert done.returncode == 0, done.stderr
     assert "secret False" in done.stdout and "gradebook False" in done.stdout
     assert "data True" in done.stdout
+
+
+@needs_bwrap
+def test_lab06s_hidden_picture_is_drawn_for_the_judge_only(course):
+    """The judge's sandbox can import the picture's renderer; the kernel's cannot see it."""
+    code = "import sys; sys.path.pop(0); from grader.lab06_scene import render; print(render().shape)"
+    judged = run_sandboxed(code, course, judge=True)
+    assert judged.returncode == 0 and "(448, 448, 3)" in judged.stdout, judged.stderr
+    kernel = run_sandboxed(code, course)
+    assert kernel.returncode != 0 and "No module named 'grader" in kernel.stderr, kernel.stderr
 
 
 @needs_bwrap

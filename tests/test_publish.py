@@ -318,6 +318,19 @@ def test_torch_index_reaches_pip_as_an_extra_index_and_no_setting_adds_none(clas
     assert install(f"TORCH_INDEX={url}") == [*plain[:5], "--extra-index-url", url, *plain[5:]]
 
 
+def test_make_check_runs_the_course_check_as_the_docs_write_it(class_edition):
+    """`make check LAB=03 NOTEBOOK=path/to/yours.ipynb` (docs/students.md, the editions' README)
+    runs rnnlab's check on that lab and notebook; without LAB it says what to write."""
+    command = dry_run(class_edition, "check", "LAB=03", "NOTEBOOK=path/to/yours.ipynb")[-1]
+    assert command == [".venv/bin/python", "-m", "rnnlab.check", "03", "path/to/yours.ipynb"]
+    assert dry_run(class_edition, "check", "LAB=00")[-1] == [".venv/bin/python", "-m", "rnnlab.check", "00"]
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
+    unnamed = subprocess.run(["make", "--no-print-directory", "check", "-o", ".venv/.stamp-install",
+                              "-o", "data/generated/.stamp-data"], cwd=class_edition,
+                             capture_output=True, text=True, timeout=60, env=env)
+    assert unnamed.returncode == 2 and "say which lab: make check LAB=03" in unnamed.stdout
+
+
 def test_only_the_editions_jupyterlab_gets_the_students_settings(class_edition):
     """The edition's `make lab` points JupyterLab at its jupyter/ settings; the instructors' keeps
     nbgrader's instructor tools (no such settings)."""

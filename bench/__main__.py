@@ -32,8 +32,19 @@ def machine() -> dict:
 
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
     label = f"{platform.machine()}-{os.cpu_count()}cpu" + (f"-{gpu.replace(' ', '_')}" if gpu else "")
-    return {"label": label, "cpus": os.cpu_count(), "gpu": gpu, "python": platform.python_version(),
-            "torch": torch.__version__}
+    return {"label": label, "cpus": os.cpu_count(), "cpu_model": cpu_model(), "gpu": gpu,
+            "python": platform.python_version(), "torch": torch.__version__}
+
+
+def cpu_model() -> str:
+    """The processor's name as the kernel gives it (/proc/cpuinfo), or the platform's."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
 
 
 def entries() -> list[str]:
@@ -49,12 +60,13 @@ def run(names: list[str], package: str = "bench") -> tuple[Path, list[str]]:
     path = RESULTS / f"{info['label']}.json"
     failed = []
     for name in names:
-        start = time.perf_counter()
+        start, load_before = time.perf_counter(), os.getloadavg()[0]
         figures = run_in_child(f"{package}.{name}")
         if figures is None:
             failed.append(name)
             continue
         figures["bench_wall_s"] = round(time.perf_counter() - start, 1)
+        figures["load_1min_before_after"] = [round(load_before, 2), round(os.getloadavg()[0], 2)]
         figures["date"] = datetime.date.today().isoformat()
         record(path, info, name, figures)
         print(f"bench: {name}: {json.dumps(figures)}")
@@ -88,7 +100,10 @@ def record(path: Path, info: dict, name: str, figures: dict) -> None:
 def markdown(results: dict) -> str:
     """The results as a markdown table per benchmark."""
     m = results["machine"]
-    lines = [f"# Benchmarks on {m['label']} (GPU: {m['gpu'] or 'none'}, torch {m['torch']})", ""]
+    lines = [f"# Benchmarks on {m['label']} (CPU: {m.get('cpu_model', 'unknown')}, GPU: "
+             f"{m['gpu'] or 'none'}, torch {m['torch']})", "",
+             "Each entry: its date, the load average (1 min) before and after it, and in its "
+             "figures the number of runs behind each one.", ""]
     for name, figures in sorted(results["benchmarks"].items()):
         lines += [f"## {name}", "", "| figure | value |", "|---|---|"]
         lines += [f"| {k} | {v} |" for k, v in sorted(figures.items())]

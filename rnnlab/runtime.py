@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import random
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -106,3 +107,40 @@ def setup(seed: int = 0, prefer: str | None = None):
     dev = device(prefer)
     print(f"rnnlab: profile={profile()} device={dev} seed={seed}")
     return dev
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How much of a full-profile run to do: train on the first ``items`` items (None: all of
+    them), for ``epochs`` epochs, ``seeds`` training runs per model."""
+
+    items: int | None
+    epochs: int
+    seeds: int
+
+
+def fit_to_time(n_items: int, course_items: int, epochs: int, seeds: int = 1, *,
+                unit: str = "items", stated: str = "its stated time", whole: bool = False) -> Plan:
+    """Scale a run to the work the lab's stated time covers: ``course_items`` x ``epochs`` x
+    ``seeds`` (the course data's run). On more data (a student's own), it gives up the repeated
+    seeds first, then epochs (down to one), then trains on the first items that fit, and prints
+    what it did. ``whole=True`` keeps everything, however long it takes.
+
+    n_items: training items in this run's data (words, captions, ...), course_items: in the course's
+    """
+    allowed = course_items * epochs * seeds
+    if whole or n_items * epochs * seeds <= allowed:
+        return Plan(None, epochs, seeds)
+    new_epochs = max(1, min(epochs, allowed // n_items))
+    items = None if n_items * new_epochs <= allowed else allowed // new_epochs
+    plan = Plan(items, new_epochs, 1)
+    changes = [f"{plan.seeds} training run per model instead of {seeds}"] if seeds > 1 else []
+    if new_epochs < epochs:
+        changes.append(f"{new_epochs} epoch{'s' * (new_epochs > 1)} instead of {epochs}")
+    if items is not None:
+        changes.append(f"the first {items:,} {unit} of {n_items:,}")
+    print(f"rnnlab: this data has {n_items:,} {unit}, {n_items / course_items:.1f}x the course's "
+          f"{course_items:,}. To keep the lab near {stated} on 2 cores, this run trains "
+          f"{'; '.join(changes)}. Set WHOLE_RUN = True in the set-up cell to train on all of it "
+          f"(about {n_items * epochs * seeds / allowed:.0f}x longer).")
+    return plan

@@ -64,3 +64,21 @@ def test_setup_prints_one_line_and_returns_a_device(capsys):
     assert dev.type == "cpu"
     out = capsys.readouterr().out
     assert out.count("\n") == 1 and "seed=1" in out
+
+
+def test_fit_to_time_keeps_the_course_run_and_scales_a_bigger_one(capsys):
+    assert runtime.fit_to_time(4000, 4000, epochs=3, seeds=3) == runtime.Plan(None, 3, 3)
+    assert capsys.readouterr().out == ""
+    # 2x the data: one seed instead of three is enough
+    assert runtime.fit_to_time(8000, 4000, epochs=3, seeds=3) == runtime.Plan(None, 3, 1)
+    # 9x: one seed, one epoch, all the items (9 units of work of 9 allowed)
+    assert runtime.fit_to_time(36000, 4000, epochs=3, seeds=3) == runtime.Plan(None, 1, 1)
+    # 30x: one seed, one epoch, the first 36,000 captions
+    plan = runtime.fit_to_time(120000, 4000, epochs=3, seeds=3, unit="captions", stated="138 s")
+    assert plan == runtime.Plan(36000, 1, 1)
+    said = capsys.readouterr().out
+    assert "120,000 captions" in said and "138 s" in said and "first 36,000 captions" in said
+    assert "WHOLE_RUN = True" in said
+    # in between: fewer epochs, every item
+    assert runtime.fit_to_time(10000, 4000, epochs=6) == runtime.Plan(None, 2, 1)
+    assert runtime.fit_to_time(120000, 4000, epochs=3, seeds=3, whole=True) == runtime.Plan(None, 3, 3)

@@ -58,6 +58,10 @@ def three_decimals(value: float) -> str:
     return f"{value:.3f}"
 
 
+def whole_seconds(value: float) -> str:
+    return f"{value:.0f} s"
+
+
 # lab folder -> (bench figure, how the notebook writes it): every figure the prose quotes as measured
 QUOTED = {
     "01_char_lstm_keras": [
@@ -96,6 +100,7 @@ QUOTED = {
         ("rnn_well_formed_rate", percent),
     ],
     "06_vgg_inversion": [
+        ("full_reconstruction_s_224px_150_steps", whole_seconds),
         ("full_ssim_cat_layer16_112px_100_steps", two_decimals),
         ("full_ssim_cat_layer19_112px_100_steps", two_decimals),
         ("full_ssim_cat_layer23_112px_100_steps", two_decimals),

@@ -1,4 +1,4 @@
-"""Many sentences at once from a stateful Keras character model (the bench and the weights script).
+"""Many sentences at once from a stateful Keras character model (data/weights/make_char_lstm_weights.py).
 
 Not in rnnlab: it is a batched version of lab 01's Q3 (``sample_caption``), which the students
 write. ``sample_sentences`` runs a stateful model whose batch holds B sentences, one character per

@@ -66,17 +66,16 @@ def whole_seconds(value: float) -> str:
 QUOTED = {
     "01_char_lstm_keras": [
         ("own_s_per_epoch", seconds),
+        ("own_first_epoch_s", seconds),
         ("own_valid_word_rate", percent),
-        ("seed_s_per_epoch", seconds),
-        ("seed_real_chars_per_s", thousands),
-        ("seed_first_epoch_s", seconds),
+        ("own_final_loss", two_decimals),
+        ("padded_s_per_epoch", seconds),
+        ("padded_real_chars_per_s", thousands),
+        ("padded_first_epoch_s", seconds),
         ("bucketed_s_per_epoch", seconds),
         ("bucketed_real_chars_per_s", thousands),
         ("bucketed_first_epoch_s", seconds),
         ("speedup_real_chars_per_s", times),
-        ("torch_seed_real_chars_per_s", thousands),
-        ("torch_bucketed_real_chars_per_s", thousands),
-        ("torch_speedup_real_chars_per_s", times),
         ("pretrained_valid_word_rate", percent),
     ],
     "02_word_rnn_lyrics": [

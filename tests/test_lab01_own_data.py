@@ -1,4 +1,5 @@
-"""Lab 01 on a text file of the student's own, with little memory for the padded tensors.
+"""Lab 01 on a text file of the student's own, with little memory for the padded tensors: the run
+is scaled to the work of the course data's (runtime.fit_to_time) and says so.
 
 The solution notebook runs in a real Jupyter kernel under the test profile, with one cell added
 after its settings cell (``CAPTIONS_SOURCE = ...``) that changes what a student would change.
@@ -29,7 +30,7 @@ def write_text_file(path: Path, lines: int = 300) -> Path:
     return path
 
 
-def test_own_text_file_trains_on_every_caption_with_padded_tensors_capped(tmp_path, monkeypatch):
+def test_own_text_file_is_scaled_to_the_course_run_with_padded_tensors_capped(tmp_path, monkeypatch):
     monkeypatch.setenv("RNNLAB_PROFILE", "test")
     monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
     own = write_text_file(tmp_path / "my sentences.txt")
@@ -39,10 +40,12 @@ def test_own_text_file_trains_on_every_caption_with_padded_tensors_capped(tmp_pa
         f"CAPTIONS_SOURCE = {str(own)!r}  # a str, as a student types it\n"
         "PADDED_LIMIT_MB = 0.25  # a machine short of memory")
     checks = nbformat.v4.new_code_cell("""\
-assert len(captions) == NUM_CAPTIONS and "é" in char2id and "4" in char2id
+assert "é" in char2id and "4" in char2id
+assert len(captions) < len(read_captions(CAPTIONS_SOURCE)), "scaled down to the course run"
+assert time_steps(course_captions) - len(captions[-1]) <= time_steps(captions) <= time_steps(course_captions)
 assert 0 < len(padded_captions) == input_chars.shape[0] < len(captions)
 assert input_chars.nbytes + next_chars.nbytes + weights.nbytes <= PADDED_LIMIT_MB * 1e6
-assert batches.real_steps == sum(len(c) + 1 for c in captions), "training used every caption"
+assert batches.real_steps == time_steps(captions), "training used every caption kept"
 assert len(losses) == EPOCHS and all(np.isfinite(losses))
 print("own data checks passed")""")
     nb.cells = nb.cells[:at + 1] + [settings] + nb.cells[at + 1:] + [checks]
@@ -52,6 +55,9 @@ print("own data checks passed")""")
                    resources={"metadata": {"path": str(workdir)}}).execute()
     text = "\n".join(o.get("text", "") for c in nb.cells if c.cell_type == "code"
                      for o in c.get("outputs", []))
-    assert "padded tensors for all 128 captions:" in text, "the memory is printed first"
+    scaled = next(line for line in text.splitlines() if line.startswith("rnnlab: this data has"))
+    assert "characters" in scaled and "this run trains the first" in scaled, scaled
+    assert "Set WHOLE_RUN = True" in scaled, scaled
+    assert "padded tensors for all " in text, "the memory is printed first"
     assert "we build them for the first" in text
     assert "own data checks passed" in text

@@ -101,6 +101,8 @@ QUOTED = {
         ("lstm_test_ppl_min", one_decimal),
         ("lstm_test_ppl_max", one_decimal),
         ("lstm_test_ppl_mean", one_decimal),
+        ("rnn_minus_lstm_test_ppl_min", one_decimal),
+        ("rnn_minus_lstm_test_ppl_max", one_decimal),
     ],
     "03_caption_text_generator": [
         ("rnn_agreement_synonym_mean", percent),

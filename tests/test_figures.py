@@ -46,6 +46,10 @@ def hundreds(value: float) -> str:
     return f"{round(value, -2):,.0f}"
 
 
+def whole_number(value: int) -> str:
+    return f"{value:,}"
+
+
 def one_decimal(value: float) -> str:
     return f"{value:.1f}"
 
@@ -79,15 +83,29 @@ QUOTED = {
         ("pretrained_valid_word_rate", percent),
     ],
     "02_word_rnn_lyrics": [
-        ("seed_config_words_per_s", hundreds),
-        ("seed_config_words_per_s_all_threads", hundreds),
-        ("seed_config_s_per_epoch", seconds),
+        ("full_profile_wall_s", seconds),
+        ("full_profile_wall_s_min", one_decimal),
+        ("full_profile_wall_s_max", one_decimal),
+        ("one_thread_s_per_epoch_mean", two_decimals),
+        ("two_threads_s_per_epoch_mean", seconds),
+        ("rnn_s_per_epoch", seconds),
+        ("rnn_valid_ppl", one_decimal),
+        ("rnn_test_ppl", one_decimal),
+        ("valid_above_test_in_seeds", lambda n: f"the higher in {n} of 5 runs"),
+        ("lyrics_updates_per_epoch", lambda n: f"give {n} updates per epoch"),
+        ("lyrics_updates_per_epoch_batch256", lambda n: f"256 rows would give {n}."),
+        ("play_all_train_words", whole_number),
+        ("play_train_words", whole_number),
+        ("play_n_vocab", whole_number),
+        ("play_wall_s", seconds),
         ("rnn_test_ppl_min", one_decimal),
         ("rnn_test_ppl_max", one_decimal),
         ("rnn_test_ppl_mean", one_decimal),
         ("lstm_test_ppl_min", one_decimal),
         ("lstm_test_ppl_max", one_decimal),
         ("lstm_test_ppl_mean", one_decimal),
+        ("rnn_minus_lstm_test_ppl_min", one_decimal),
+        ("rnn_minus_lstm_test_ppl_max", one_decimal),
     ],
     "03_caption_text_generator": [
         ("rnn_agreement_synonym_mean", percent),

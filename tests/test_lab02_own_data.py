@@ -13,6 +13,8 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
+from bench._play import write_play as write_generated_play
+
 REPO = Path(__file__).resolve().parent.parent
 NOTEBOOK = REPO / "solutions" / "02_word_rnn_lyrics" / "word_rnn_lyrics.ipynb"
 LINES = [
@@ -119,3 +121,22 @@ assert len(test_words) == sizes[-1] and len(valid_words) == sizes[-2], "whole do
 assert len(train_words) == sum(sizes[:-2])
 assert len(valid_ids) == len(valid_words) and len(test_ids) == len(test_words)
 """)
+
+
+def test_a_long_text_of_ones_own_is_cut_to_the_labs_time_and_the_notebook_says_so(tmp_path, monkeypatch):
+    monkeypatch.setenv("RNNLAB_PROFILE", "full")  # the scaling is the full profile's; no training here
+    play = write_generated_play(tmp_path / "play.txt", n_chars=300_000)
+    nb = run_notebook(tmp_path, f"OPTS.train_file = {str(play)!r}",
+                      until="train_words, valid_words, test_words = replace_rare(", checks="""\
+all_words = split_documents(load_documents(OPTS.train_file), OPTS.valid_fraction, OPTS.test_fraction)[0]
+course = split_documents(load_documents(None), OPTS.valid_fraction, OPTS.test_fraction)[0]
+allowed = training_work(course, OPTS.min_count) * 12
+kept = len(train_words)
+assert OPTS.max_epochs == 1 and kept < len(all_words), (OPTS.max_epochs, kept, len(all_words))
+assert 0.7 * allowed < training_work(all_words[:kept], OPTS.min_count) <= allowed, "the cut fits, tightly"
+WHOLE_RUN = True
+assert fit_to_lab_time(all_words, 12) == (all_words, 12), "WHOLE_RUN keeps all of it"
+""")
+    text = outputs(nb)
+    assert "rnnlab: this data has" in text and "Set WHOLE_RUN = True" in text
+    assert "1 epoch instead of 12" in text and "rnnlab: that is the first" in text

@@ -15,7 +15,7 @@ MUTANTS = [
     # Exercise 1: readTextData
     Mutant("readTextData", "targets not shifted: each word is its own target",
            old="out_text = int_text[1:n + 1]", new="out_text = int_text[:n]"),
-    Mutant("readTextData", "the original lab's wrap-around: the last target is the first word",
+    Mutant("readTextData", "wrap-around: the last target is the text's first word",
            old="out_text = int_text[1:n + 1].reshape(batch_size, -1)",
            new="out_text = np.roll(int_text[:n], -1).reshape(batch_size, -1)"),
     Mutant("readTextData", "targets shifted the wrong way: the previous word, not the next",
@@ -109,7 +109,7 @@ MUTANTS = [
             outputs[:, t] = step[:, 0]
         return self.dense(outputs), hidden"""),
     # Exercise 4: top_k_probabilities
-    Mutant("top_k_probabilities", "the original lab's uniform draw among the top k",
+    Mutant("top_k_probabilities", "a uniform draw among the top k",
            answer="""\
     z = np.asarray(logits, dtype=np.float64) / temperature
     if k is None:

@@ -15,7 +15,7 @@ Modules (import what you need, e.g. ``from rnnlab import text``):
   solver     a NumPy minibatch trainer: SGD/Adam, learning-rate decay, loss history (lab 04)
   vision     images, ImageNet normalisation, pretrained-weight resolution
   plotting   loss curves and captioned image grids
-  captioning mirrored captions, cached encoder features, caption scores (lab 05)
+  captioning mirrored captions, cached encoder features, caption scores, mixed precision (lab 05)
   inversion  the hidden VGG-16 activations, multi-scale image, SSIM (lab 06)
   batching   shifted one-hot character batches, padded or bucketed by length, for Keras (lab 01)
   char_samples  words of sampled sentences and their valid-word rate (lab 01)

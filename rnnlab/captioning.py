@@ -1,4 +1,5 @@
-"""Support code for the CNN-LSTM captioning lab: mirrored captions, cached features, scores.
+"""Support code for the CNN-LSTM captioning lab: mirrored captions, cached features, scores,
+mixed precision on a GPU.
 
 None of this is a lab exercise: the models, the collate function, decoding and the training step
 are written by the student in the notebook.
@@ -93,3 +94,46 @@ def score_captions(captions: Sequence[str], coco: dict) -> dict[str, float]:
     if all(scene is not None for scene in scenes):
         scores["accuracy"] = metrics.semantic_accuracy(hyps, scenes)
     return scores
+
+
+class MixedPrecision:
+    """Float16 mixed precision (torch.amp) for a training step written for float32; on by default
+    on CUDA only, where it passes everything straight through when off.
+
+    A step that calls ``loss = criterion(scores, targets)``, ``optimizer.zero_grad()``,
+    ``loss.backward()`` and ``optimizer.step()`` and returns ``loss.item()`` runs unchanged inside
+    ``with amp.autocast():`` given ``criterion=amp.criterion`` and ``optimizer=amp``. The loss is
+    computed in float32 and multiplied by the GradScaler's scale before backward, so that small
+    float16 gradients do not round to zero; ``step`` unscales the gradients, skips the update when
+    one of them is inf or nan, and adapts the scale. ``true_loss`` undoes the scale on the value the
+    step returned.
+    """
+
+    def __init__(self, optimizer: torch.optim.Optimizer, criterion, device: torch.device | str,
+                 enabled: bool | None = None, init_scale: float = 2.0 ** 16):
+        self.device_type = torch.device(device).type
+        self.enabled = self.device_type == "cuda" if enabled is None else enabled
+        self.optimizer, self.loss_function = optimizer, criterion
+        self.scaler = torch.amp.GradScaler(self.device_type, init_scale=init_scale, enabled=self.enabled)
+        self.scale = 1.0
+
+    def autocast(self) -> torch.autocast:
+        """The context to run the step in: float16 where it is safe (matrix products, convolutions)."""
+        return torch.autocast(self.device_type, dtype=torch.float16, enabled=self.enabled)
+
+    def criterion(self, scores: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """scores (N, V) of any float dtype, targets (N,) -> the scaled float32 loss, a scalar."""
+        self.scale = self.scaler.get_scale() if self.enabled else 1.0
+        return self.scaler.scale(self.loss_function(scores.float(), targets))
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        self.optimizer.zero_grad(set_to_none=set_to_none)
+
+    def step(self) -> None:
+        """Unscale the gradients and update (skipped when they overflowed); then adapt the scale."""
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+
+    def true_loss(self, scaled_loss: float) -> float:
+        """The loss a step returned (scaled by ``criterion``) -> the loss itself."""
+        return scaled_loss / self.scale

@@ -101,3 +101,53 @@ def test_score_captions_rejects_bad_input():
         captioning.score_captions(["a cat", "a dog", "a cow"], coco)
     with pytest.raises(ValueError, match="'images' and 'annotations'"):
         captioning.references({"annotations": []})
+
+
+def plain_step(model, optimizer, criterion, inputs, targets):
+    """A float32 training step as a student writes it: returns loss.item()."""
+    loss = criterion(model(inputs), targets)
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+    return loss.item()
+
+
+def small_model(seed):
+    torch.manual_seed(seed)
+    return torch.nn.Sequential(torch.nn.Linear(6, 16), torch.nn.Tanh(), torch.nn.Linear(16, 5))
+
+
+def test_mixed_precision_runs_a_float32_step_unchanged_and_reports_the_true_loss():
+    inputs, targets = torch.randn(32, 6, generator=torch.Generator().manual_seed(1)), torch.arange(32) % 5
+    reference, model = small_model(0), small_model(0)
+    criterion = torch.nn.CrossEntropyLoss()
+    want = plain_step(reference, torch.optim.SGD(reference.parameters(), lr=0.5), criterion, inputs, targets)
+    amp = captioning.MixedPrecision(torch.optim.SGD(model.parameters(), lr=0.5), criterion, "cpu",
+                                    enabled=True, init_scale=1024.0)
+    with amp.autocast():
+        scaled = plain_step(model, amp, amp.criterion, inputs, targets)
+    assert scaled == pytest.approx(1024 * want, rel=1e-2), "the step saw the scaled loss"
+    assert amp.true_loss(scaled) == pytest.approx(want, rel=1e-2)
+    for mine, theirs in zip(model.parameters(), reference.parameters()):
+        assert mine.dtype == torch.float32
+        assert torch.allclose(mine, theirs, atol=2e-3), "the update is the float32 one, unscaled"
+
+
+def test_mixed_precision_skips_an_overflowing_step_and_lowers_the_scale():
+    model = small_model(0)
+    before = [p.detach().clone() for p in model.parameters()]
+    amp = captioning.MixedPrecision(torch.optim.SGD(model.parameters(), lr=0.5),
+                                    torch.nn.CrossEntropyLoss(), "cpu", enabled=True, init_scale=2.0 ** 100)
+    with amp.autocast():  # 2^100 times the loss: float16 gradients overflow
+        plain_step(model, amp, amp.criterion, torch.randn(8, 6), torch.arange(8) % 5)
+    assert all(torch.equal(p, q) for p, q in zip(model.parameters(), before)), "no update from inf"
+    assert amp.scaler.get_scale() == 2.0 ** 99
+
+
+def test_mixed_precision_is_off_on_the_cpu_by_default():
+    model = small_model(0)
+    amp = captioning.MixedPrecision(torch.optim.SGD(model.parameters(), lr=0.5),
+                                    torch.nn.CrossEntropyLoss(), torch.device("cpu"))
+    with amp.autocast():
+        loss = plain_step(model, amp, amp.criterion, torch.randn(8, 6), torch.arange(8) % 5)
+    assert not amp.enabled and amp.true_loss(loss) == loss and model[0].weight.dtype == torch.float32

@@ -116,6 +116,9 @@ QUOTED = {
         ("lstm_s_per_epoch", seconds),
         ("rnn_well_formed_rate", percent),
     ],
+    "05_cnn_lstm_captioner": [
+        ("train_s", seconds),
+    ],
     "06_vgg_inversion": [
         ("full_reconstruction_s_224px_150_steps", whole_seconds),
         ("full_ssim_cat_layer16_112px_100_steps", two_decimals),

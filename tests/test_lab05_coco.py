@@ -15,6 +15,7 @@ from pathlib import Path
 import nbformat
 import pytest
 from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
 from PIL import Image
 from test_download import Loopback, drop_proxies, serving
 
@@ -165,27 +166,61 @@ def test_archive_without_the_listed_images_is_refused(coco_server, tmp_path):
         coco_module.prepare(tmp_path, size=32, registry=registry(coco_server), progress=False)
 
 
-def test_notebook_coco_path_runs_end_to_end(coco_server, tmp_path, monkeypatch):
-    """The solution notebook with USE_COCO = True under the test profile, COCO from the fixture."""
+def coco_notebook(tmp_path: Path, coco_server: Loopback, monkeypatch, settings: str) -> nbformat.NotebookNode:
+    """The solution notebook with USE_COCO = True and ``settings`` under the test profile, COCO from
+    the fixture, and a torch cache of its own (no ImageNet weights in it); not yet run."""
     (tmp_path / "manifest.json").write_text(json.dumps(manifest(coco_server.files)))
-    for name, value in {"RNNLAB_PROFILE": "test", "MPLBACKEND": "Agg",
+    for name, value in {"RNNLAB_PROFILE": "test", "MPLBACKEND": "Agg", "TORCH_HOME": str(tmp_path / "torch"),
                         "RNNLAB_COCO_URL": f"{coco_server.base}/good",
                         "RNNLAB_COCO_MANIFEST": str(tmp_path / "manifest.json")}.items():
         monkeypatch.setenv(name, value)  # the kernel inherits them
     monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
-    work = tmp_path / NOTEBOOK.parent.name
-    shutil.copytree(NOTEBOOK.parent, work)
-    nb = nbformat.read(work / NOTEBOOK.name, as_version=4)
+    monkeypatch.delenv("RNNLAB_ALLOW_DOWNLOAD", raising=False)
+    nb = nbformat.read(NOTEBOOK, as_version=4)
     switch = next(i for i, cell in enumerate(nb.cells) if cell.source.startswith("USE_COCO = False"))
     nb.cells.insert(switch + 1, nbformat.v4.new_code_cell(
-        f"USE_COCO = True\nCOCO_DIR = Path({str(tmp_path / 'coco')!r})"))
-    start = time.perf_counter()
+        f"USE_COCO = True\nCOCO_DIR = Path({str(tmp_path / 'coco')!r})\n{settings}"))
+    return nb
+
+
+def execute(nb: nbformat.NotebookNode, tmp_path: Path) -> Path:
+    """Run the notebook in a copy of its folder; the folder."""
+    work = tmp_path / NOTEBOOK.parent.name
+    shutil.copytree(NOTEBOOK.parent, work)
     NotebookClient(nb, timeout=60, kernel_name="python3",
                    resources={"metadata": {"path": str(work)}}).execute()
-    elapsed = time.perf_counter() - start
-    print(f"lab 05's COCO path under the test profile: {elapsed:.1f} s")
-    text = "\n".join(output.get("text", "") for cell in nb.cells if cell.cell_type == "code"
+    return work
+
+
+def stdout(nb: nbformat.NotebookNode) -> str:
+    return "\n".join(output.get("text", "") for cell in nb.cells if cell.cell_type == "code"
                      for output in cell.get("outputs", []) if output.get("name") == "stdout")
+
+
+def test_notebook_coco_path_runs_end_to_end_and_resumes(coco_server, tmp_path, monkeypatch):
+    """COCO_FROM_SCRATCH trains a random ResNet; the run is sized to the shapes run's images and says
+    so; a run resumed from the first epoch's checkpoint takes the same steps as the whole run."""
+    nb = coco_notebook(tmp_path, coco_server, monkeypatch, "COCO_FROM_SCRATCH = True")
+    sources = [cell.source for cell in nb.cells]
+    models = next(s for s in sources if s.startswith("torch.manual_seed(0)\nEMBEDDING_SIZE"))
+    training = next(s for s in sources if "def save_checkpoint(" in s)
+    nb.cells += [nbformat.v4.new_code_cell(source) for source in (
+        "first_run = list(history), list(val_history)\n"
+        "(WORK / f'captioner-epoch{EPOCHS}.ckpt').rename(WORK / 'whole-run.ckpt')\nRESUME = True",
+        models, training,
+        "whole = torch.load(WORK / 'whole-run.ckpt', weights_only=True)\n"
+        "resumed = torch.load(WORK / f'captioner-epoch{EPOCHS}.ckpt', weights_only=True)\n"
+        "assert (history, val_history) == first_run, (history, val_history, first_run)\n"
+        "for part in ('encoder', 'decoder'):\n"
+        "    assert all(torch.equal(whole[part][k], resumed[part][k]) for k in whole[part]), part\n"
+        "assert resumed['optimizer']['state'].keys() == whole['optimizer']['state'].keys()\n"
+        "assert all(torch.equal(whole['optimizer']['state'][k]['exp_avg'], v['exp_avg'])\n"
+        "           for k, v in resumed['optimizer']['state'].items())")]
+    start = time.perf_counter()
+    work = execute(nb, tmp_path)
+    elapsed = time.perf_counter() - start
+    print(f"lab 05's COCO path under the test profile, with a resumed run: {elapsed:.1f} s")
+    text = stdout(nb)
 
     assert len(coco_server.requests) == 3, "the three archives, each downloaded once"
     vocabulary = json.loads((work / "checkpoints" / "vocabulary.json").read_text())
@@ -193,10 +228,26 @@ def test_notebook_coco_path_runs_end_to_end(coco_server, tmp_path, monkeypatch):
     assert '"zebra"' not in words and '"giraffe"' not in words, "words seen under 4 times: <unk>"
     assert '"kite"' in words and '"grey"' in words
     assert "2 seen fewer than 4 times become <unk>" in text
+    assert "this data has 16 training images" in text and "2 epochs instead of 3" in text, text
+    assert "encoder weights: seeded, backbone trained: True; mixed precision: False" in text, text
     epochs = [line for line in text.splitlines() if line.startswith("epoch ")]
-    assert len(epochs) == 2 and all("validation loss" in line for line in epochs), text
+    assert len(epochs) == 3 and all("validation loss" in line for line in epochs), text
+    assert "after epoch 1, step 2" in text, "the resumed run starts after the first epoch"
     scores = json.loads((work / "checkpoints" / "scores.json").read_text())
     assert {"test_bleu4", "test_blind_bleu4"} <= set(scores)
     assert not any("accuracy" in key for key in scores), "no semantic accuracy without scenes"
     assert "bleu4" in text and "image-blind: all" not in text
-    assert elapsed < 60, f"the COCO path took {elapsed:.0f} s under the test profile"
+    assert elapsed < 90, f"the COCO path took {elapsed:.0f} s under the test profile"
+
+
+def test_notebook_coco_path_without_imagenet_weights_stops_and_says_what_to_do(coco_server, tmp_path,
+                                                                                 monkeypatch):
+    nb = coco_notebook(tmp_path, coco_server, monkeypatch, "")
+    with pytest.raises(CellExecutionError) as info:
+        execute(nb, tmp_path)
+    message = str(info.value)
+    assert "FileNotFoundError" in message and "COCO needs the ImageNet weights of resnet18" in message
+    assert str(tmp_path / "torch" / "hub" / "checkpoints" / "resnet18-f37072fd.pth") in message
+    assert "https://download.pytorch.org/models/resnet18-f37072fd.pth" in message
+    assert "COCO_FROM_SCRATCH = True" in message
+    assert not coco_server.requests, "it stops before downloading anything"

@@ -170,7 +170,7 @@ MUTANTS = [
            new="        self.eval()\n        tokens = torch.full((len(input_features), 1), self.start_id,"),
     Mutant("lstm_model", "sample starts from the lab's START constant, not the model's start_id",
            old="len(input_features), 1), self.start_id,", new="len(input_features), 1), START,"),
-    Mutant("train_step", "puts encoder and decoder in training mode (the validation loss then runs in it)",
+    Mutant("train_step", "puts encoder and decoder in training mode (training with batch norm frozen breaks)",
            old="    targets = pack_padded_sequence(",
            new="    encoder.train(), decoder.train()\n    targets = pack_padded_sequence("),
     Mutant("train_step", "criterion ignored: nn.functional.cross_entropy with its defaults",

@@ -158,6 +158,15 @@ def semantic_accuracy(captions: Sequence[str], scenes: Sequence[dict]) -> float:
     return sum(caption_is_true(c, s) for c, s in zip(captions, scenes)) / len(captions)
 
 
+def scene_key(scene: dict) -> tuple:
+    """One shapes scene as a hashable key: the same objects in the same cells, whatever the
+    order they are listed in, give the same key (to tell which scenes also occur in training).
+
+    scene: {"objects": [{"shape", "colour", "size", "row", "col"}, ...]}
+    """
+    return tuple(sorted(tuple(sorted(obj.items())) for obj in scene["objects"]))
+
+
 AGREEMENTS = ("count", "synonym", "size")
 _SURFACE = {word: canonical for canonical, words in SYNONYMS.items() for word in words}
 

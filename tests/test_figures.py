@@ -42,6 +42,14 @@ def times(value: float) -> str:
     return f"{value:.1f} times"
 
 
+def percent_one_decimal(value: float) -> str:
+    return f"{value:.1%}".replace("%", " %")
+
+
+def two_significant(value: float) -> str:
+    return f"{value:.2g}"
+
+
 def hundreds(value: float) -> str:
     return f"{round(value, -2):,.0f}"
 
@@ -115,6 +123,23 @@ QUOTED = {
         ("rnn_s_per_epoch", seconds),
         ("lstm_s_per_epoch", seconds),
         ("rnn_well_formed_rate", percent),
+    ],
+    "04_captioning_rnn_numpy": [
+        ("grad_rnn_trained_dh_1_back", two_significant),
+        ("grad_rnn_trained_dh_22_back", two_significant),
+        ("grad_lstm_trained_dh_1_back", two_significant),
+        ("grad_lstm_trained_dc_1_back", two_significant),
+        ("grad_lstm_trained_dc_22_back", two_significant),
+        ("grad_lstm_untrained_dc_22_back", two_significant),
+        ("val_all_accuracy", percent_one_decimal),
+        ("val_1_accuracy", percent_one_decimal),
+        ("val_all_unseen_accuracy", percent_one_decimal),
+        ("val_2_unseen_accuracy", percent_one_decimal),
+        ("val_3_unseen_accuracy", percent_one_decimal),
+        ("val_all_blind_accuracy", percent_one_decimal),
+        ("val_all_blind_unseen_accuracy", percent_one_decimal),
+        ("heldout_all_accuracy", percent_one_decimal),
+        ("heldout_all_blind_accuracy", percent_one_decimal),
     ],
     "05_cnn_lstm_captioner": [
         ("train_s", seconds),

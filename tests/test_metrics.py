@@ -179,3 +179,10 @@ def test_agreement_rates_are_over_the_sentences_containing_each_dependency():
     assert math.isnan(empty["count"]) and empty["count_n"] == 0 and math.isnan(empty["size_span"])
     with pytest.raises(ValueError, match="no sentences"):
         metrics.agreement_rates([])
+
+
+def test_scene_key_ignores_the_order_of_objects_and_tells_scenes_apart():
+    swapped = {"objects": SCENE["objects"][::-1]}
+    moved = {"objects": [dict(SCENE["objects"][0], col=2), SCENE["objects"][1]]}
+    assert metrics.scene_key(swapped) == metrics.scene_key(SCENE)
+    assert len({metrics.scene_key(s) for s in (SCENE, swapped, moved, ONE)}) == 3

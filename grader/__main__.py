@@ -2,12 +2,17 @@
 
 `python -m grader` with the course's Python is the same; docs/instructors.md has every command.
 
-  release        stamp solutions/ from course.toml, regenerate labs/ with nbgrader
+  release        stamp solutions/ from course.toml, regenerate labs/ with nbgrader; with
+                 --exchange [DIR] also publish them to nbgrader's exchange (a JupyterHub's)
   publish DEST   write a students' edition (--edition class|self-study) into DEST
   grade [SRC]    collect SRC (folder or zip of <student>/<lab>/<nb>.ipynb; default:
                  course_work/submissions/ if present, else the bundled examples), autograde in
                  parallel sandboxes, write feedback HTML and course_work/grades.csv
-  feedback       regenerate feedback HTML after manual grading (nbgrader formgrader)
+  collect --exchange [DIR] [--lab L]
+                 the latest submission per student from nbgrader's exchange into
+                 course_work/submissions/, with its time (earlier ones kept in course_work/exchange/)
+  feedback       regenerate feedback HTML after manual grading (nbgrader formgrader); with
+                 --release, return it to the students through the exchange
   accept --lab L STUDENT [...]
                  give back the test points withheld for review (status `needs review`)
   intake ZIP --lms canvas|moodle --lab L
@@ -21,6 +26,7 @@
                  the graders' scores and comments into the gradebook (all rows or none)
   similarity --lab L [--source DIR] [--top N]
                  the most similar pairs of answers as HTML and CSV (scores unchanged)
+  hub-values     the zero-to-jupyterhub Helm values for the course (docs/scaling.md)
   check-outputs  fail if a committed notebook has outputs or execution counts
 """
 
@@ -34,7 +40,7 @@ import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
 
-from . import gradebook, nbgrader_run, sandbox
+from . import exchange, gradebook, helm, nbgrader_run, sandbox
 from .autograde import accept, autograde, refresh_penalties
 from .check_outputs import notebooks_with_outputs
 from .collect import collect, examples_tree
@@ -66,6 +72,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     sub = parser.add_subparsers(dest="command", required=True)
     rel = sub.add_parser("release", help="stamp solutions/ and regenerate labs/")
     rel.add_argument("--lab", action="append", help="only this lab (repeatable)")
+    exchange_option(rel, "also publish the labs to nbgrader's exchange")
     pub = sub.add_parser("publish", help="write a students' edition into DEST")
     pub.add_argument("dest", type=Path, help="an empty folder or a checkout of the edition's repository")
     pub.add_argument("--edition", default="class", choices=EDITIONS)
@@ -83,7 +90,14 @@ def parse(argv: list[str]) -> argparse.Namespace:
     grade.add_argument("--csv", type=Path, help="where to write the CSV (course_work/grades.csv)")
     grade.add_argument("--received-now", action="store_true", help="the submissions were received "
                        "now: this run's clock is the submission time of those intake has no time for")
-    sub.add_parser("feedback", help="regenerate feedback HTML from the gradebook")
+    fetch = sub.add_parser("collect", help="the latest submissions from nbgrader's exchange")
+    exchange_option(fetch, "take them from nbgrader's exchange", required=True)
+    fetch.add_argument("--lab", action="append", help="only this lab (repeatable)")
+    back = sub.add_parser("feedback", help="regenerate feedback HTML from the gradebook")
+    back.add_argument("--release", action="store_true", help="and return the pages to the students "
+                      "through nbgrader's exchange")
+    back.add_argument("--exchange", type=Path, metavar="DIR", help="the exchange's root "
+                      "(course.toml [exchange] root)")
     take_back = sub.add_parser("accept", help="give back test points withheld for review")
     take_back.add_argument("--lab", required=True)
     take_back.add_argument("students", nargs="+", help="the students whose submission you looked at")
@@ -115,6 +129,10 @@ def parse(argv: list[str]) -> argparse.Namespace:
     similar.add_argument("--source", type=Path,
                          help="folder of <student>/<lab>/<nb>.ipynb (course_work/submitted/)")
     similar.add_argument("--top", type=int, default=20, help="pairs shown on the page")
+    values = sub.add_parser("hub-values", help="Helm values for zero-to-jupyterhub")
+    values.add_argument("--out", type=Path, help="YAML file to write (course_work/hub-values.yaml)")
+    values.add_argument("--results", type=Path, help="bench results with the labs' peak memory "
+                        "(bench/results/)")
     sub.add_parser("check-outputs", help="fail on committed notebooks with outputs")
     args = parser.parse_args(argv)
     if getattr(args, "jobs", 1) < 1:
@@ -124,11 +142,36 @@ def parse(argv: list[str]) -> argparse.Namespace:
     return args
 
 
+def exchange_option(parser: argparse.ArgumentParser, text: str, required: bool = False) -> None:
+    """--exchange [DIR]: nbgrader's exchange at DIR, or without DIR at course.toml's [exchange] root."""
+    parser.add_argument("--exchange", nargs="?", const="", type=str, metavar="DIR", required=required,
+                        help=f"{text}: its root folder (default: course.toml [exchange] root)")
+
+
 def cmd_release(course, args) -> int:
     started = time.perf_counter()
     labs = args.lab or course.labs()
     labs = release(course, labs, ProgressLine("released", len(labs), "lab"))
     print(f"released {len(labs)} lab(s) to labs/ in {time.perf_counter() - started:.1f} s")
+    if args.exchange is not None:
+        for folder in exchange.publish(course, labs, Path(args.exchange) if args.exchange else None):
+            print(f"published {folder}")
+    return 0
+
+
+def cmd_collect(course, args) -> int:
+    """The latest exchange submission per student and lab into course_work/submissions/."""
+    done = exchange.collect(course, Path(args.exchange) if args.exchange else None, args.lab)
+    for student, lab, moment in done.taken:
+        print(f"{student:20s} {lab:28s} {moment:%Y-%m-%d %H:%M:%S} UTC")
+    for note in done.notes:
+        print(f"WARNING: {terminal_safe(note)}", file=sys.stderr)
+    for problem in done.problems:
+        print(f"not taken: {terminal_safe(problem.student)} {terminal_safe(problem.lab)}: "
+              f"{terminal_safe(problem.reason)}", file=sys.stderr)
+    print(f"{len(done.taken)} submission(s) in {course.work_dir / 'submissions'}, "
+          f"{len(done.problems)} not taken; earlier ones kept in {course.work_dir / 'exchange'}. "
+          "Next: `.venv/bin/grader grade`")
     return 0
 
 
@@ -227,6 +270,11 @@ def cmd_feedback(course, args) -> int:
                 row = rows.get((folder.parent.name, lab))
                 sanitise_folder(folder, [summary(row), *filter(None, [row.review])] if row else [])
     print(f"feedback in {course.work_dir / 'feedback'}")
+    if getattr(args, "release", False):
+        released, skipped = exchange.release_feedback(course, args.exchange)
+        for reason in skipped:
+            print(f"not released: {terminal_safe(reason)}", file=sys.stderr)
+        print(f"feedback released through the exchange for {len(released)} submission(s)")
     return 0
 
 
@@ -331,6 +379,16 @@ def cmd_similarity(course, args) -> int:
     return 0
 
 
+def cmd_hub_values(course, args) -> int:
+    out = args.out or course.work_dir / "hub-values.yaml"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    values = helm.write_values(course, out, args.results or course.root / "bench" / "results")
+    for profile in values["singleuser"]["profileList"]:
+        print(f"{profile['display_name']}{' (default)' if profile['default'] else ''}")
+    print(f"Helm values: {out} (`helm upgrade --install jhub jupyterhub/jupyterhub --values {out}`)")
+    return 0
+
+
 def cmd_check_outputs(course, args) -> int:
     offenders = notebooks_with_outputs([course.source_dir, course.release_dir])
     for path, what in offenders:
@@ -344,7 +402,8 @@ def cmd_check_outputs(course, args) -> int:
 
 
 COMMANDS = {"release": cmd_release, "publish": cmd_publish, "grade": cmd_grade, "feedback": cmd_feedback,
-            "export": cmd_export, "intake": cmd_intake, "formgrade": cmd_formgrade, "answers": cmd_answers,
+            "collect": cmd_collect, "export": cmd_export, "intake": cmd_intake, "formgrade": cmd_formgrade,
+            "answers": cmd_answers, "hub-values": cmd_hub_values,
             "similarity": cmd_similarity, "check-outputs": cmd_check_outputs, "accept": cmd_accept}
 
 

@@ -197,7 +197,7 @@ def _kind(path: Path) -> str:
     return "file" if stat.S_ISREG(mode) else "other"
 
 
-def _entries(folder: Path) -> list[tuple[Path, str]]:
+def entries_of(folder: Path) -> list[tuple[Path, str]]:
     """(path, kind) of a folder's entries, sorted, dot-files and __MACOSX left out."""
     return [(folder / name, _kind(folder / name)) for name in sorted(os.listdir(folder))
             if not name.startswith((".", "__MACOSX"))]
@@ -206,14 +206,14 @@ def _entries(folder: Path) -> list[tuple[Path, str]]:
 def _holds_a_student(folder: Path, labs: set[str], roster: set[str]) -> bool:
     """Whether a subfolder of ``folder`` looks like a student's: a roster student, or a folder
     holding a lab-named folder with a notebook in it."""
-    for child, kind in _entries(folder):
+    for child, kind in entries_of(folder):
         if kind != "dir":
             continue
         if child.name in roster:
             return True
-        for sub, sub_kind in _entries(child):
+        for sub, sub_kind in entries_of(child):
             if sub_kind == "dir" and sub.name in labs and any(
-                    path.name.endswith(".ipynb") for path, _ in _entries(sub)):
+                    path.name.endswith(".ipynb") for path, _ in entries_of(sub)):
                 return True
     return False
 
@@ -221,7 +221,7 @@ def _holds_a_student(folder: Path, labs: set[str], roster: set[str]) -> bool:
 def students_root(tree: Path, labs: set[str], roster: set[str] = frozenset(), depth: int = 3) -> Path:
     """The folder whose subfolders are students: ``tree``, or the one inside single wrapper
     folders (an LMS export's, or one named like a lab) whose subfolders look like students."""
-    folders = [path for path, kind in _entries(tree) if kind == "dir"]
+    folders = [path for path, kind in entries_of(tree) if kind == "dir"]
     if depth and len(folders) == 1 and not _holds_a_student(tree, labs, roster):
         inner = students_root(folders[0], labs, roster, depth - 1)
         if _holds_a_student(inner, labs, roster):
@@ -257,15 +257,15 @@ def collect(course: Course, source: Path, labs: list[str] | None = None,
     with tempfile.TemporaryDirectory() as scratch:
         tree, problems = unpack(source, Path(scratch), course.grading["unzip_mb"], warnings)
         root = students_root(tree, known, _roster_students(course))
-        for student_dir, kind in _entries(root):
+        for student_dir, kind in entries_of(root):
             student = student_dir.name
             if kind == "file":
                 continue  # an LMS export's index or a stray file at the top: not a submission
-            problem = _student_problem(student, kind, known)
+            problem = student_problem(student, kind, known)
             if problem:
                 problems.append(Problem(shown(student), "", "invalid", problem))
                 continue
-            for lab_dir, lab_kind in _entries(student_dir):
+            for lab_dir, lab_kind in entries_of(student_dir):
                 lab = lab_dir.name
                 if lab_kind != "dir" or lab not in known:
                     why = NOT_FOLLOWED.get(lab_kind, f"no lab named '{shown(lab)}'")
@@ -283,7 +283,8 @@ def collect(course: Course, source: Path, labs: list[str] | None = None,
     return Collected(found, problems, notes, warnings)
 
 
-def _student_problem(student: str, kind: str, labs: set[str]) -> str | None:
+def student_problem(student: str, kind: str, labs: set[str]) -> str | None:
+    """Why a student's entry (a folder of kind ``kind``, see _kind) cannot be taken, or None."""
     if kind != "dir":
         return f"the student's entry is {NOT_FOLLOWED[kind]}"
     if not STUDENT_ID.fullmatch(student):
@@ -298,7 +299,7 @@ def _copy_lab(course: Course, lab_dir: Path, target: Path) -> tuple[str | None, 
     """Copy one student's lab folder: (the reason it cannot be graded, or None; repair notes)."""
     lab = lab_dir.name
     expected = {p.name: p for p in course.notebooks(lab)}
-    given = {path.name: kind for path, kind in _entries(lab_dir) if path.name.endswith(".ipynb")}
+    given = {path.name: kind for path, kind in entries_of(lab_dir) if path.name.endswith(".ipynb")}
     handed_in = sorted(set(given) & set(expected))
     if not handed_in:
         return f"none of the lab's notebooks ({', '.join(sorted(expected))}) was handed in", []
@@ -353,17 +354,29 @@ def _copy_time(times: dict, student: str, lab: str, lab_dir: Path, target: Path,
     return notes + [note for note in [note] if note]
 
 
-def read_notebook(path: Path, limit: int):
-    """(notebook, None) if ``path`` is a regular, readable, valid notebook of at most ``limit``
-    bytes, else (None, what is wrong). Opened without following links or blocking on a pipe."""
+def read_bytes(path: Path, limit: int) -> tuple[bytes | None, str | None]:
+    """(content, None) if ``path`` is a regular, readable file of at most ``limit`` bytes, else
+    (None, what is wrong). Opened without following links or blocking on a pipe."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
         with os.fdopen(fd, "rb") as handle:
             if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
                 return None, "not a regular file"
             data = handle.read(limit + 1)
-        if len(data) > limit:
-            return None, f"larger than {limit // MIB} MB"
+    except OSError as error:  # a link (ELOOP), no permission, gone
+        return None, f"not readable ({type(error).__name__}: {error.strerror})"
+    if len(data) > limit:
+        return None, f"larger than {limit // MIB} MB" if limit >= MIB else f"larger than {limit} bytes"
+    return data, None
+
+
+def read_notebook(path: Path, limit: int):
+    """(notebook, None) if ``path`` is a regular, readable, valid notebook of at most ``limit``
+    bytes, else (None, what is wrong). Opened without following links or blocking on a pipe."""
+    data, reason = read_bytes(path, limit)
+    if reason:
+        return None, reason
+    try:
         nb = nbformat.reads(data.decode("utf-8"), as_version=4)
         nbformat.validate(nb)
     except Exception as error:  # OS, JSON, schema and unicode errors

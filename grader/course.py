@@ -40,6 +40,8 @@ GRADING_DEFAULTS = {
 
 EDITIONS = ("class", "self-study")
 EDITION_EXTRAS = ("lab", "keras")  # the extras of pyproject.toml that the editions publish
+EXCHANGE_ROOT = "/srv/nbgrader/exchange"  # nbgrader's file exchange on a hub (grader/exchange.py)
+OWNERS = ("system", "hashed", "any")  # how collect --exchange checks who made a submission
 SHARD_SIZE = 10  # students per Dask task (grader/executors/dask.py); each pays a gradebook, a feedback pass
 
 
@@ -70,6 +72,8 @@ class Course:
     db_url: str = ""  # [gradebook] db_url: nbgrader's gradebook database ('': SQLite in course_work/)
     scheduler: str = ""  # [cluster] scheduler: a Dask scheduler's address ('': grade on this machine)
     shard_size: int = SHARD_SIZE  # [cluster] shard_size: students per Dask task
+    exchange_root: Path = Path(EXCHANGE_ROOT)  # [exchange] root: nbgrader's exchange folder
+    exchange_owners: str = "system"  # [exchange] owners: who may own a student's submission folder
 
     @property
     def source_dir(self) -> Path:
@@ -161,6 +165,7 @@ def load_course(root: Path | str = ".") -> Course:
         late=read_policy(config, str(path)),
         db_url=_db_url(config.get("gradebook", {}), path),
         **_cluster(config.get("cluster", {}), path),
+        **_exchange(config.get("exchange", {}), path),
     )
 
 
@@ -174,6 +179,19 @@ def _cluster(table: dict, path: Path) -> dict:
     if not isinstance(shard_size, int) or shard_size <= 0:
         raise ValueError(f"{path}: [cluster] shard_size must be a positive integer, got {shard_size!r}")
     return {"scheduler": table.get("scheduler", ""), "shard_size": shard_size}
+
+
+def _exchange(table: dict, path: Path) -> dict:
+    """[exchange] root (an absolute folder) and owners (one of OWNERS)."""
+    unknown = sorted(set(table) - {"root", "owners"})
+    if unknown:
+        raise ValueError(f"{path}: unknown [exchange] key(s) {', '.join(unknown)}; known: root, owners")
+    root, owners = table.get("root", EXCHANGE_ROOT), table.get("owners", "system")
+    if not isinstance(root, str) or not Path(root).is_absolute():
+        raise ValueError(f"{path}: [exchange] root must be an absolute folder, got {root!r}")
+    if owners not in OWNERS:
+        raise ValueError(f"{path}: [exchange] owners must be one of {', '.join(OWNERS)}, not {owners!r}")
+    return {"exchange_root": Path(root), "exchange_owners": owners}
 
 
 def _db_url(table: dict, path: Path) -> str:

@@ -12,8 +12,23 @@ from grader.hub import settings
 REPO = Path(__file__).resolve().parents[1]
 
 
-def course_with(tmp_path: Path, tables: str) -> Path:
-    (tmp_path / "course.toml").write_text('[course]\nid = "c1"\n' + tables)
+def with_table(toml: str, name: str, body: str) -> str:
+    """``toml`` with its [name] table (if any) replaced by ``body``, at the end."""
+    kept, skipping = [], False
+    for line in toml.splitlines():
+        if line.startswith("["):
+            skipping = line.strip() == f"[{name}]"
+        if not skipping:
+            kept.append(line)
+    return "\n".join(kept) + f"\n\n[{name}]\n{body}\n"
+
+
+def course_with(tmp_path: Path, **tables: str) -> Path:
+    """A course root whose course.toml is the course's own with ``tables`` replaced."""
+    toml = (REPO / "course.toml").read_text()
+    for name, body in tables.items():
+        toml = with_table(toml, name, body)
+    (tmp_path / "course.toml").write_text(toml)
     return tmp_path
 
 
@@ -24,22 +39,22 @@ def test_the_courses_own_settings_read():
 
 
 def test_groups_and_exchange_from_course_toml(tmp_path):
-    hub = settings.read_hub(course_with(tmp_path, '[exchange]\nroot = "/x/ex"\n'
-                                        '[hub]\nstudents = ["ada", "alan"]\ninstructors = ["grace"]\n'))
+    hub = settings.read_hub(course_with(tmp_path, exchange='root = "/x/ex"',
+                                        hub='students = ["ada", "alan"]\ninstructors = ["grace"]'))
     assert settings.groups(hub) == {"students": {"users": ["ada", "alan"]},
                                     "instructors": {"users": ["grace"]}}
     assert settings.server_environment(hub, {"students"}) == {
         "JUPYTER_CONFIG_PATH": str(settings.STUDENT_SETTINGS), "RNNLAB_EXCHANGE": "/x/ex",
-        "RNNLAB_COURSE_ID": "c1"}
+        "RNNLAB_COURSE_ID": "rnn-labs"}
     assert "RNNLAB_EXCHANGE" not in settings.server_environment(hub, {"instructors"})
     with pytest.raises(PermissionError):
         settings.server_environment(hub, {"admins"})
 
 
 @pytest.mark.parametrize("table, message", [
-    ('[hub]\nstudent = ["ada"]\n', "unknown [hub] key(s) student"),
-    ('[hub]\nstudents = ["ada"]\ninstructors = ["ada"]\n', "names ada as student and instructor"),
+    ('student = ["ada"]', "unknown [hub] key(s) student"),
+    ('students = ["ada"]\ninstructors = ["ada"]', "names ada as student and instructor"),
 ])
 def test_mistakes_in_the_hub_table_are_refused(tmp_path, table, message):
     with pytest.raises(ValueError, match=re.escape(message)):
-        settings.read_hub(course_with(tmp_path, table))
+        settings.read_hub(course_with(tmp_path, hub=table))

@@ -18,10 +18,11 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..course import WORK, load_course
+
 HERE = Path(__file__).resolve().parent
 STUDENT_SETTINGS = HERE / "student"
 INSTRUCTOR_SETTINGS = HERE.parent / "edition" / "jupyter"
-DEFAULT_EXCHANGE = "/srv/nbgrader/exchange"
 FORMGRADER = "formgrader"  # the service's name: the hub serves it at /services/formgrader/
 
 
@@ -39,13 +40,13 @@ class Hub:
     @property
     def state(self) -> Path:
         """The hub's own files (its database, cookie secret, the proxy's pid): course_work/hub/."""
-        return self.root / "course_work" / "hub"
+        return self.root / WORK / "hub"
 
 
 def read_hub(root: Path) -> Hub:
-    """[course] id, [exchange] root and [hub] of ``root``/course.toml."""
-    config = tomllib.loads((root / "course.toml").read_text())
-    hub = config.get("hub", {})
+    """The course at ``root`` and its course.toml's [hub] table."""
+    course = load_course(root)
+    hub = tomllib.loads((course.root / "course.toml").read_text()).get("hub", {})
     unknown = sorted(set(hub) - {"students", "instructors", "url"})
     if unknown:
         raise ValueError(f"course.toml: unknown [hub] key(s) {', '.join(unknown)}; known: students, "
@@ -53,8 +54,7 @@ def read_hub(root: Path) -> Hub:
     both = set(hub.get("students", ())) & set(hub.get("instructors", ()))
     if both:
         raise ValueError(f"course.toml: [hub] names {', '.join(sorted(both))} as student and instructor")
-    return Hub(root=root.resolve(), course_id=config["course"].get("id", "course"),
-               exchange=Path(config.get("exchange", {}).get("root", DEFAULT_EXCHANGE)),
+    return Hub(root=course.root, course_id=course.course_id, exchange=course.exchange_root,
                students=tuple(hub.get("students", ())), instructors=tuple(hub.get("instructors", ())),
                url=hub.get("url", "http://127.0.0.1:8000"))
 

@@ -282,7 +282,7 @@ def test_each_student_fetches_only_their_own_feedback(course, hub, graded):
     for user in STUDENTS:
         listed = hub.assignments(user, "fetch_feedback")
         entry = [a for a in listed["value"] if a["assignment_id"] == LAB and a["status"] == "submitted"]
-        assert [nb["has_local_feedback"] for e in entry for nb in e["notebooks"]] == [True], listed
+        assert [s["has_local_feedback"] for e in entry for s in e["submissions"]] == [True], listed
         home = Path(pwd.getpwnam(user).pw_dir)
         fetched = list((home / LAB / "feedback").glob(f"*/{NOTEBOOK.replace('.ipynb', '.html')}"))
         assert len(fetched) == 1, fetched

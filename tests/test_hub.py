@@ -319,9 +319,9 @@ def test_a_students_code_reads_nothing_of_others_or_the_course(course, hub, grad
 
 def test_only_instructors_open_the_formgrader_service(hub, graded):
     hub.start_servers([INSTRUCTOR])
-    path = f"/services/{settings.FORMGRADER}/formgrader/manage_assignments"
-    status, page = hub.call(path, INSTRUCTOR)
-    assert status == 200 and LAB.encode() in page, (status, page[:500])
+    path = f"/services/{settings.FORMGRADER}/formgrader/api/assignments"
+    status, answer = hub.call(path, INSTRUCTOR)
+    assert status == 200 and LAB in [a["name"] for a in json.loads(answer)], (status, answer[:500])
     assert hub.call(path, f"hub{TAG}-full")[0] == 403
     refused = f"/services/{settings.FORMGRADER}/formgrader/api/assignment/{LAB}/release_feedback"
     status, answer = hub.call(refused, INSTRUCTOR, "POST", {})
@@ -332,7 +332,7 @@ def test_only_instructors_open_the_formgrader_service(hub, graded):
 def log_in(browser, hub: Hub, user: str) -> None:
     from selenium.webdriver.common.keys import Keys
 
-    browser.delete_all_cookies()
+    browser.get(f"{hub.url}/hub/logout")  # whoever was logged in (the hub's cookie is /hub/'s only)
     browser.get(f"{hub.url}/hub/login")
     browser.find_element("id", "username_input").send_keys(user)
     browser.find_element("id", "password_input").send_keys(PASSWORD, Keys.ENTER)

@@ -134,5 +134,19 @@ def write_values(course: Course, out: Path, results: Path) -> dict:
     values = hub_values(course, measured_peaks(results))
     header = ("# zero-to-jupyterhub values written by `.venv/bin/grader hub-values` from course.toml "
               "and bench/results: write them again, do not edit\n")
-    out.write_text(header + yaml.safe_dump(values, sort_keys=False, width=100))
+    out.write_text(header + as_yaml(values))
     return values
+
+
+def as_yaml(values: dict) -> str:
+    """``values`` as YAML, text of several lines (the hub's extra configuration, nbgrader's) as
+    literal blocks, readable as they will be in the files."""
+
+    class Dumper(yaml.SafeDumper):
+        pass
+
+    def text(dumper, value: str):
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|" if "\n" in value else None)
+
+    Dumper.add_representer(str, text)
+    return yaml.dump(values, Dumper=Dumper, sort_keys=False, width=100)

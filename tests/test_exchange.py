@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -37,6 +38,16 @@ COURSE_ID = "rnn-labs"
 NAME_TIME = "%Y-%m-%d %H:%M:%S.%f UTC"  # nbgrader's timestamp_format
 
 AS_ROOT = pytest.mark.skipif(os.geteuid() != 0, reason="gives folders the students' uids (root)")
+
+
+def course_toml(**settings) -> str:
+    """The repository's course.toml with some of its settings changed (e.g. root="/x")."""
+    text = (REPO / "course.toml").read_text()
+    for key, value in settings.items():
+        text, count = re.subn(rf"^{key} = .*$", f"{key} = {json.dumps(value, default=str)}", text,
+                              flags=re.MULTILINE)
+        assert count == 1, key
+    return text
 
 
 def exchange_app(kind, root: Path, home: Path, student: str):
@@ -97,8 +108,7 @@ def grader(course: Path, *args: str) -> subprocess.CompletedProcess:
 def test_exchange_cycle_collects_latest_grades_and_returns_each_student_only_their_feedback(tmp_path):
     course, root, homes = tmp_path / "course", tmp_path / "exchange", tmp_path / "home"
     course.mkdir()
-    toml = (REPO / "course.toml").read_text().replace("unzip_mb = 2048", "unzip_mb = 1")
-    (course / "course.toml").write_text(toml + f'\n[exchange]\nroot = "{root}"\nowners = "hashed"\n')
+    (course / "course.toml").write_text(course_toml(unzip_mb=1, root=root, owners="hashed"))
     for folder in ("solutions", "labs"):
         shutil.copytree(REPO / folder / LAB00, course / folder / LAB00)
     publish_labs(load_course(course), [LAB00])
@@ -171,9 +181,9 @@ def test_hub_values_follow_course_settings_and_measured_peaks(tmp_path):
     shutil.copytree(REPO / "solutions" / LAB00, course / "solutions" / LAB00)
     (course / "solutions" / "01_other").mkdir()
     (course / "solutions" / "01_other" / "other.ipynb").write_text("{}")
-    (course / "course.toml").write_text((REPO / "course.toml").read_text() + (
-        '\n[exchange]\nroot = "/mnt/exchange"\n[hub]\nstudents = ["ada", "bob"]\ninstructors = ["iris"]\n'
-        '[kubernetes]\nimage = "registry.example/student:2026.1"\nexchange_claim = "course-exchange"\n'))
+    (course / "course.toml").write_text(course_toml(root="/mnt/exchange") + (
+        '\n[hub]\nstudents = ["ada", "bob"]\ninstructors = ["iris"]\n[kubernetes]\n'
+        'image = "registry.example/student:2026.1"\nexchange_claim = "course-exchange"\n'))
     results = tmp_path / "results"
     results.mkdir()
     small = {f"{LAB00}_kernel_peak_rss_mb": 300.0, "01_other_kernel_peak_rss_mb": 900.0,
@@ -208,3 +218,11 @@ def test_hub_values_follow_course_settings_and_measured_peaks(tmp_path):
         f"{LAB00}_kernel_peak_rss_mb": 300.0}}}))
     with pytest.raises(ValueError, match="no measured peak memory for 01_other"):
         hub_values(load_course(course), measured_peaks(results))
+
+
+def test_the_values_in_docs_scaling_are_what_hub_values_writes_for_this_course():
+    """docs/scaling.md shows the students' servers as course.toml and bench/results give them."""
+    page = (REPO / "docs" / "scaling.md").read_text()
+    shown_values = yaml.safe_load(re.search(r"```yaml\n(# zero-to-jupyterhub.*?)```", page, re.DOTALL)[1])
+    values = hub_values(load_course(REPO), measured_peaks(REPO / "bench" / "results"))
+    assert shown_values["singleuser"] == values["singleuser"]

@@ -8,14 +8,18 @@ include grader/edition/Makefile
 PYTEST_ARGS ?= --durations=15
 GRADE_ARGS ?=
 STAMP_SYSTEM := $(VENV)/.stamp-system
+# The hub's proxy (grader/hub/, tests/test_hub.py), from npm into the environment's node_modules/
+PROXY_VERSION := 5.3.0
+STAMP_PROXY := $(VENV)/.stamp-proxy-$(PROXY_VERSION)
 
 .PHONY: test release publish grade formgrade bench lint clean-data
 
-setup: $(STAMP_SYSTEM)
+setup: $(STAMP_SYSTEM) $(STAMP_PROXY)
 
 # The grader's system tools, from Debian/Ubuntu packages: bubblewrap (the grading sandbox),
-# PostgreSQL's server (a gradebook several graders share; its tests start a throw-away one) and
-# Chromium with its driver (tests/test_formgrader_browser.py opens formgrader in it, headless).
+# PostgreSQL's server (a gradebook several graders share; its tests start a throw-away one),
+# Chromium with its driver (tests/test_formgrader_browser.py opens formgrader in it, headless) and
+# npm (the JupyterHub proxy's installer).
 # Installed with apt-get when we are root and have it; elsewhere a warning says what is missing.
 $(STAMP_SYSTEM):
 	@missing=""; command -v bwrap >/dev/null 2>&1 || missing="bubblewrap"; \
@@ -23,6 +27,7 @@ $(STAMP_SYSTEM):
 	  || missing="$$missing postgresql"; \
 	test -x /usr/bin/chromium || missing="$$missing chromium"; \
 	test -x /usr/bin/chromedriver || missing="$$missing chromium-driver"; \
+	command -v npm >/dev/null 2>&1 || missing="$$missing npm"; \
 	if [ -n "$$missing" ] && command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	fi
@@ -36,6 +41,14 @@ $(STAMP_SYSTEM):
 	  echo "WARNING: bubblewrap (bwrap) is not installed: the grader will run student code" \
 	       "without filesystem and network isolation. Install it (Debian/Ubuntu:" \
 	       "sudo apt-get install bubblewrap); see docs/instructors.md."; fi
+
+# configurable-http-proxy for the class's JupyterHub: .venv/node_modules/.bin/ (settings.venv_program)
+$(STAMP_PROXY): $(VENV)/bin/python | $(STAMP_SYSTEM)
+	@if command -v npm >/dev/null 2>&1; then \
+	  npm install --prefix $(VENV) --no-save --no-package-lock --no-audit --no-fund --loglevel=error \
+	    configurable-http-proxy@$(PROXY_VERSION) && touch $@; \
+	else echo "WARNING: npm is not installed: no JupyterHub proxy, the hub's test is skipped" \
+	  "(Debian/Ubuntu: sudo apt-get install npm)"; fi
 
 test: setup
 	RNNLAB_PROFILE=test $(PY) -m pytest $(PYTEST_ARGS)

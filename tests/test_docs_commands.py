@@ -1,5 +1,5 @@
-"""Every command that docs/instructors.md and docs/scaling.md give works as written after
-`make setup`: each `make ...` and `.venv/bin/grader ...` in a code span or code block is checked,
+"""Every command that docs/instructors.md, docs/scaling.md and docs/hub.md give works as written
+after `make setup`: each `make ...` and `.venv/bin/grader ...` in a code span or code block is checked,
 so a command or flag that no longer exists fails here. `make` targets are dry-run (`make -n`) and
 the grader command they run is parsed; grader commands are parsed by the grader's own argument
 parser, with example values put in for placeholders; the cheap ones run for real."""
@@ -20,7 +20,7 @@ from conftest import REPO
 from grader.__main__ import COMMANDS, parse
 from grader.course import load_course
 
-DOCS = [REPO / "docs" / "instructors.md", REPO / "docs" / "scaling.md"]
+DOCS = [REPO / "docs" / "instructors.md", REPO / "docs" / "scaling.md", REPO / "docs" / "hub.md"]
 
 
 def commands(page) -> list[str]:

@@ -94,6 +94,9 @@ QUOTED = {
         ("rnn_s_per_epoch", seconds),
         ("lstm_s_per_epoch", seconds),
         ("rnn_well_formed_rate", percent),
+        ("padded_reported_perplexity", two_decimals),
+        ("padded_real_targets_perplexity", two_decimals),
+        ("own_padding_first_epoch_perplexity", two_decimals),
     ],
     "06_vgg_inversion": [
         ("full_ssim_cat_layer16_112px_100_steps", two_decimals),

@@ -123,6 +123,9 @@ QUOTED = {
         ("rnn_s_per_epoch", seconds),
         ("lstm_s_per_epoch", seconds),
         ("rnn_well_formed_rate", percent),
+        ("padded_reported_perplexity", two_decimals),
+        ("padded_real_targets_perplexity", two_decimals),
+        ("own_padding_first_epoch_perplexity", two_decimals),
     ],
     "04_captioning_rnn_numpy": [
         ("grad_rnn_trained_dh_1_back", two_significant),

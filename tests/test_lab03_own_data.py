@@ -1,9 +1,11 @@
-"""Lab 03 outside its defaults: a student's own COCO-format captions given as string paths, and a
-device without float64 (Apple's ``mps``) for sampling.
+"""Lab 03 outside its defaults: a student's own COCO-format captions given as string paths, a run
+on many captions of one's own scaled to the lab's stated time, and a device without float64
+(Apple's ``mps``) for sampling.
 
-The own-data test runs the solution notebook in a real Jupyter kernel under the test profile, with
-one cell added after its set-up cell that points ``TRAIN_JSON`` and ``VAL_JSON`` at a small captions
-file written here, as a student would type the paths.
+The own-data tests run the solution notebook in a real Jupyter kernel, with one cell added after
+its set-up cell that points ``TRAIN_JSON`` and ``VAL_JSON`` at captions files written here, as a
+student would type the paths: the whole notebook under the test profile on a few captions, and,
+under the full profile, its cells up to the data on many captions with a real-sized vocabulary.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from nbclient import NotebookClient
 from torch import nn
 from torch.utils._pytree import tree_leaves
 
-from bench import lab03_caption_text as bench_lab03
+from bench.lab03_caption_text import write_captions as write_real_sized_captions
 from rnnlab import text
 
 REPO = Path(__file__).resolve().parent.parent
@@ -52,6 +54,16 @@ def write_captions(path: Path, n_images: int, first_id: int, seed: int) -> Path:
     return path
 
 
+def execute(nb, tmp_path: Path, timeout: int) -> str:
+    """Run nb in a fresh kernel, in a copy of the lab's folder: the text its code cells printed."""
+    workdir = tmp_path / NOTEBOOK.parent.name
+    shutil.copytree(NOTEBOOK.parent, workdir)
+    NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                   resources={"metadata": {"path": str(workdir)}}).execute()
+    return "\n".join(o.get("text", "") for c in nb.cells if c.cell_type == "code"
+                     for o in c.get("outputs", []))
+
+
 @pytest.fixture(autouse=True)
 def _test_profile(monkeypatch):
     monkeypatch.setenv("RNNLAB_PROFILE", "test")
@@ -74,18 +86,37 @@ for report in (rnn_report, lstm_report):
     assert 0 <= report["BLEU-4"] <= 1 and 0 < report["distinct"] <= 1 and 0 <= report["new"] <= 1
 assert honest["val_loss"][0] > padded_history["val_loss"][0], "padding counted flatters the loss"
 """))
-    workdir = tmp_path / NOTEBOOK.parent.name
-    shutil.copytree(NOTEBOOK.parent, workdir)
-    NotebookClient(nb, timeout=60, kernel_name="python3",
-                   resources={"metadata": {"path": str(workdir)}}).execute()
-    out = "\n".join(o.get("text", "") for c in nb.cells if c.cell_type == "code"
-                    for o in c.get("outputs", []))
+    out = execute(nb, tmp_path, timeout=60)
     assert "my train captions.json: 12 images, 60 captions" in out
     assert "not the shapes captions: no grammar check" in out
     assert "no grammar check: it only applies to the shapes captions" in out
     reports = [line for line in out.splitlines() if "BLEU-4" in line and "distinct" in line]
     assert len(reports) == 3 and not any("well formed" in line for line in reports), reports
-    assert "original padding, as its loss reports it" in out
+    assert "padded with [END], as its loss reports it" in out
+
+
+def test_many_own_captions_under_the_full_profile_are_scaled_to_the_stated_time(tmp_path, monkeypatch):
+    """16,000 captions with a real-sized vocabulary cost about 3x the course's run: one training run
+    per model and two epochs instead of three each; with a smaller allowance the first captions."""
+    monkeypatch.setenv("RNNLAB_PROFILE", "full")
+    train = write_real_sized_captions(tmp_path / "train.json", 3200, 1, seed=0)
+    val = write_real_sized_captions(tmp_path / "val.json", 100, 10**6, seed=1)
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    last = next(i for i, c in enumerate(nb.cells) if c.source.startswith("train_data = CocoCaptions("))
+    at = next(i for i, c in enumerate(nb.cells) if c.source.startswith("%matplotlib inline"))
+    nb.cells = [*nb.cells[:at + 1], nbformat.v4.new_code_cell(
+        f"TRAIN_JSON = {str(train)!r}\nVAL_JSON = {str(val)!r}"), *nb.cells[at + 1:last + 1]]
+    nb.cells.append(nbformat.v4.new_code_cell("""\
+assert (N_EPOCHS, N_SEEDS, TRAIN_CAPTIONS, len(train_data)) == (2, 1, None, 16_000)
+assert len(vocab) == 5000, "the vocabulary fills its cap, as real captions do"
+COURSE_CAPTIONS, N_EPOCHS, N_SEEDS = 1000, 3, 3
+keep, epochs, seeds = fit_to_course_time(train_data)
+assert (epochs, seeds) == (1, 1) and 1000 < keep < 2000, (keep, epochs, seeds)
+"""))
+    out = execute(nb, tmp_path, timeout=120)
+    assert "rnnlab: profile=full" in out
+    assert "this run trains 1 training run per model instead of 3; 2 epochs instead of 3." in out, out
+    assert "rnnlab: that is the first" in out and "of your 16,000 training captions" in out, out
 
 
 class OnDevice(torch.Tensor):
@@ -140,6 +171,3 @@ def test_notebook_sampling_moves_scores_to_the_cpu_before_float64(small_vocab):
                                            generator=torch.Generator().manual_seed(0))
     assert sentence.split()[0] == "a", sentence
 
-
-def test_bench_sampling_moves_scores_to_the_cpu_before_float64(small_vocab):
-    assert bench_lab03.sample_sentences(DeviceModel(len(small_vocab)), small_vocab, 2)

@@ -120,15 +120,18 @@ class Plan:
 
 
 def fit_to_time(n_items: int, course_items: int, epochs: int, seeds: int = 1, *,
-                unit: str = "items", stated: str = "its stated time", whole: bool = False) -> Plan:
+                unit: str = "items", stated: str = "its stated time", whole: bool = False,
+                share: float = 1.0) -> Plan:
     """Scale a run to the work the lab's stated time covers: ``course_items`` x ``epochs`` x
     ``seeds`` (the course data's run). On more data (a student's own), it gives up the repeated
     seeds first, then epochs (down to one), then trains on the first items that fit, and prints
-    what it did. ``whole=True`` keeps everything, however long it takes.
+    what it did. ``whole=True`` keeps everything, however long it takes. ``share`` < 1 keeps
+    that part of the course run's work, where the rest of the run (evaluation, sampling) is not
+    scaled and itself grows with the data.
 
     n_items: training items in this run's data (words, captions, ...), course_items: in the course's
     """
-    allowed = course_items * epochs * seeds
+    allowed = int(course_items * epochs * seeds * share)
     if whole or n_items * epochs * seeds <= allowed:
         return Plan(None, epochs, seeds)
     new_epochs = max(1, min(epochs, allowed // n_items))

@@ -24,8 +24,6 @@ BENCH_ENTRY = {  # lab folder -> its bench entry (lab 00 trains nothing and has 
 }
 
 
-
-
 def seconds(value: float) -> str:
     return f"{value:.1f} s"
 

@@ -82,3 +82,5 @@ def test_fit_to_time_keeps_the_course_run_and_scales_a_bigger_one(capsys):
     # in between: fewer epochs, every item
     assert runtime.fit_to_time(10000, 4000, epochs=6) == runtime.Plan(None, 2, 1)
     assert runtime.fit_to_time(120000, 4000, epochs=3, seeds=3, whole=True) == runtime.Plan(None, 3, 3)
+    # training may take only half the course run's work: 18,000 of the 36,000
+    assert runtime.fit_to_time(36000, 4000, epochs=3, seeds=3, share=0.5) == runtime.Plan(18000, 1, 1)

@@ -181,9 +181,10 @@ def test_hub_values_follow_course_settings_and_measured_peaks(tmp_path):
     shutil.copytree(REPO / "solutions" / LAB00, course / "solutions" / LAB00)
     (course / "solutions" / "01_other").mkdir()
     (course / "solutions" / "01_other" / "other.ipynb").write_text("{}")
-    (course / "course.toml").write_text(course_toml(root="/mnt/exchange") + (
-        '\n[hub]\nstudents = ["ada", "bob"]\ninstructors = ["iris"]\n[kubernetes]\n'
-        'image = "registry.example/student:2026.1"\nexchange_claim = "course-exchange"\n'))
+    (course / "course.toml").write_text(course_toml(
+        root="/mnt/exchange", students=["ada", "bob"], instructors=["iris"]) + (
+        '\n[kubernetes]\nimage = "registry.example/student:2026.1"\n'
+        'exchange_claim = "course-exchange"\n'))
     results = tmp_path / "results"
     results.mkdir()
     small = {f"{LAB00}_kernel_peak_rss_mb": 300.0, "01_other_kernel_peak_rss_mb": 900.0,

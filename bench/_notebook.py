@@ -73,8 +73,3 @@ def _collect(client, nb, collect: dict[str, str]) -> dict:
     client.execute_cell(cell, len(nb.cells) - 1)
     text = "".join(out.get("text", "") for out in cell.outputs if out.get("name") == "stdout")
     return json.loads(text[text.index(MARK) + len(MARK):])
-
-
-def full_profile_wall_s(notebook: Path, timeout: int = 1200) -> float:
-    """Seconds to execute the notebook under the full profile (nbclient), in a copy of its folder."""
-    return run_notebook(notebook, timeout=timeout)["wall_s"]
